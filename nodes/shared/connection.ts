@@ -1,0 +1,24 @@
+import type { IExecuteFunctions, ILoadOptionsFunctions, ISupplyDataFunctions } from 'n8n-workflow';
+
+import type { Connection } from './transport/client';
+
+export const CREDENTIAL_TYPE = 'nebulaBlockApi';
+export const DEFAULT_BASE_URL = 'https://inference.nebulablock.com/v1';
+export const DEFAULT_TEXT_GENERATE_URL = 'https://api.inference.nebulablock.com/v1';
+
+/** The credential as the transport needs it, plus the Text Generate endpoint's own base URL. */
+export interface NebulaConnection extends Connection {
+	textGenerateUrl: string;
+}
+
+type CredentialReader = Pick<IExecuteFunctions | ILoadOptionsFunctions | ISupplyDataFunctions, 'getCredentials'>;
+
+export async function readConnection(context: CredentialReader): Promise<NebulaConnection> {
+	const credentials = await context.getCredentials(CREDENTIAL_TYPE);
+	return {
+		apiKey: String(credentials.apiKey ?? ''),
+		baseUrl: String(credentials.baseUrl || DEFAULT_BASE_URL),
+		textGenerateUrl: String(credentials.textGenerateUrl || DEFAULT_TEXT_GENERATE_URL),
+		allowUnauthorizedCerts: credentials.allowUnauthorizedCerts === true,
+	};
+}

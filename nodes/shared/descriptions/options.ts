@@ -1,0 +1,98 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+import { DEFAULT_CONCURRENCY } from '../runner';
+
+/**
+ * Options both generation nodes offer, one definition each (a node spreads one to change its
+ * default, e.g. Text Generate's Max Tokens of 256). A node composes its Options
+ * collection from these, so a fix to one field reaches every node.
+ */
+export const maxTokensOption: INodeProperties = {
+	displayName: 'Max Tokens',
+	name: 'maxTokens',
+	type: 'number',
+	typeOptions: { minValue: 1, numberPrecision: 0 },
+	default: 1024,
+	description: 'The most tokens the answer may have. Longer answers stop with finish reason "length".',
+};
+
+export const temperatureOption: INodeProperties = {
+	displayName: 'Temperature',
+	name: 'temperature',
+	type: 'number',
+	typeOptions: { minValue: 0, maxValue: 2, numberPrecision: 2 },
+	default: 1,
+	description: 'Randomness of the answer: lower is more focused and repeatable, higher more varied',
+};
+
+export const topPOption: INodeProperties = {
+	displayName: 'Top P',
+	name: 'topP',
+	type: 'number',
+	typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 },
+	default: 1,
+	description: 'Nucleus sampling: only the tokens within this probability mass are considered. Change this or Temperature, not both.',
+};
+
+export const stopOption: INodeProperties = {
+	displayName: 'Stop Sequences',
+	name: 'stop',
+	type: 'string',
+	default: '',
+	placeholder: 'e.g. ###, END',
+	description: 'Comma-separated text that ends the answer when the model writes it (at most 4)',
+};
+
+export const streamOption: INodeProperties = {
+	displayName: 'Stream',
+	name: 'stream',
+	type: 'boolean',
+	default: true,
+	description:
+		'Whether to receive the answer token by token. It keeps long generations alive through proxies and lets n8n stream the answer to a chat; the node still returns one complete result.',
+};
+
+export const timeoutOption: INodeProperties = {
+	displayName: 'Timeout (Seconds)',
+	name: 'timeout',
+	type: 'number',
+	typeOptions: { minValue: 1 },
+	default: 600,
+	description:
+		'How long to wait for an answer to start (and for a non-streamed answer to finish). A streamed answer is never cut while tokens still arrive.',
+};
+
+export const maxRetriesOption: INodeProperties = {
+	displayName: 'Max Retries',
+	name: 'maxRetries',
+	type: 'number',
+	typeOptions: { minValue: 0, maxValue: 10, numberPrecision: 0 },
+	default: 2,
+	description: 'How often to retry after a rate limit (429), a server error (5xx) or a dropped connection',
+};
+
+export const concurrencyOption: INodeProperties = {
+	displayName: 'Concurrency',
+	name: 'concurrency',
+	type: 'number',
+	typeOptions: { minValue: 1, maxValue: 100, numberPrecision: 0 },
+	default: DEFAULT_CONCURRENCY,
+	description: 'How many items are sent to the service at once. Output order always equals input order.',
+};
+
+export const batchDelayOption: INodeProperties = {
+	displayName: 'Delay Between Batches (Ms)',
+	name: 'batchDelay',
+	type: 'number',
+	typeOptions: { minValue: 0 },
+	default: 0,
+	description: 'Pause after each batch of Concurrency items, to stay under a requests-per-minute limit. 0 sends the next item as soon as one finishes.',
+};
+
+export const simplifyParameter: INodeProperties = {
+	displayName: 'Simplify Output',
+	name: 'simplify',
+	type: 'boolean',
+	default: true,
+	description: 'Whether to return a short result (text, finish reason, usage) instead of the whole API response',
+};

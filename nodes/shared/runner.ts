@@ -1,0 +1,123 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+
+import { readConnection, type NebulaConnection } from './connection';
+import { toNodeError } from './transport/errors';
+
+/** Everything an operation needs for one item, prepared once per execution by the runner. */
+export interface ItemRun {
+	itemIndex: number;
+	connection: NebulaConnection;
+	/** Aborted when the execution is cancelled, or when another item failed and the node stops. */
+	signal: AbortSignal;
+	/** Set when n8n streams this workflow's answer: call it with each text delta as it arrives. */
+	onDelta?: (text: string) => void;
+}
+
+/** One input item in, one or more results out (several with Number of Choices > 1). */
+export type ItemOperation = (context: IExecuteFunctions, run: ItemRun) => Promise<IDataObject[]>;
+
+export const DEFAULT_CONCURRENCY = 5;
+
+/**
+ * The one item loop of every node: runs the operation for each input item with bounded
+ * concurrency, keeps input order, sets pairedItem, honours Continue On Fail, forwards text
+ * deltas when n8n streams the answer, and turns every failure into an n8n error with its item.
+ */
+export async function runItems(context: IExecuteFunctions, operation: ItemOperation): Promise<INodeExecutionData[][]> {
+	const items = context.getInputData();
+	if (items.length === 0) return [[]];
+	const connection = await readConnection(context);
+	const concurrency = Math.max(1, Math.floor(Number(context.getNodeParameter('options.concurrency', 0, DEFAULT_CONCURRENCY))));
+	const batchDelayMs = Math.max(0, Number(context.getNodeParameter('options.batchDelay', 0, 0)));
+	const streaming = typeof context.isStreaming === 'function' && context.isStreaming();
+	const continueOnFail = context.continueOnFail();
+
+	const stop = new AbortController();
+	const cancel = context.getExecutionCancelSignal();
+	const signal = cancel ? AbortSignal.any([cancel, stop.signal]) : stop.signal;
+	const results: INodeExecutionData[][] = new Array(items.length);
+
+	const runOne = async (itemIndex: number): Promise<void> => {
+		const run: ItemRun = { itemIndex, connection, signal };
+		if (streaming) {
+			context.sendChunk('begin', itemIndex);
+			run.onDelta = (text) => context.sendChunk('item', itemIndex, text);
+		}
+		try {
+			const outputs = await operation(context, run);
+			results[itemIndex] = outputs.map((json) => ({ json, pairedItem: { item: itemIndex } }));
+		} catch (caught) {
+			const error = toNodeError(context.getNode(), caught, itemIndex);
+			if (streaming) context.sendChunk('error', itemIndex, error.message);
+			if (!continueOnFail) {
+				stop.abort();
+				throw error;
+			}
+			results[itemIndex] = [{ json: errorJson(error), error: error as never, pairedItem: { item: itemIndex } }];
+		} finally {
+			if (streaming) context.sendChunk('end', itemIndex);
+		}
+	};
+
+	if (batchDelayMs > 0) await runInBatches(items.length, concurrency, batchDelayMs, runOne, signal);
+	else await runPooled(items.length, concurrency, runOne);
+	return [results.flat()];
+}
+
+function errorJson(error: Error): IDataObject {
+	const json: IDataObject = { error: error.message };
+	const description = (error as { description?: unknown }).description;
+	if (typeof description === 'string' && description !== '') json.description = description;
+	const httpCode = (error as { httpCode?: unknown }).httpCode;
+	if (typeof httpCode === 'string') json.httpCode = httpCode;
+	return json;
+}
+
+/** A sliding window: a new item starts as soon as any finishes, so one slow answer holds up nothing. */
+async function runPooled(count: number, concurrency: number, runOne: (index: number) => Promise<void>): Promise<void> {
+	let next = 0;
+	let failure: unknown;
+	const worker = async () => {
+		while (failure === undefined && next < count) {
+			const index = next++;
+			try {
+				await runOne(index);
+			} catch (error) {
+				failure ??= error;
+			}
+		}
+	};
+	await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+	if (failure !== undefined) throw failure;
+}
+
+/** Fixed batches with a pause between them, for services that limit requests per minute. */
+async function runInBatches(
+	count: number,
+	batchSize: number,
+	delayMs: number,
+	runOne: (index: number) => Promise<void>,
+	signal: AbortSignal,
+): Promise<void> {
+	for (let start = 0; start < count; start += batchSize) {
+		if (start > 0) await pause(delayMs, signal);
+		const batch = [];
+		for (let index = start; index < Math.min(start + batchSize, count); index++) batch.push(runOne(index));
+		const settled = await Promise.allSettled(batch);
+		const rejected = settled.find((outcome) => outcome.status === 'rejected');
+		if (rejected) throw (rejected as PromiseRejectedResult).reason;
+	}
+}
+
+async function pause(ms: number, signal: AbortSignal): Promise<void> {
+	if (signal.aborted) return;
+	await new Promise<void>((resolve) => {
+		const timer = setTimeout(done, ms);
+		function done() {
+			clearTimeout(timer);
+			signal.removeEventListener('abort', done);
+			resolve();
+		}
+		signal.addEventListener('abort', done, { once: true });
+	});
+}

@@ -1,0 +1,334 @@
+import { request, type Dispatcher } from 'undici';
+
+import { dispatcherFor } from './dispatcher';
+import { NebulaBlockError, httpFailure, readServiceError, redact } from './errors';
+import { consumeEventStream, type StreamHandler } from './stream';
+
+/** Where to send requests and how to authenticate: what the credential holds. */
+export interface Connection {
+	baseUrl: string;
+	apiKey: string;
+	allowUnauthorizedCerts?: boolean;
+}
+
+export interface RequestPolicy {
+	/** Non-streamed: the whole request. Streamed: until the response starts. Default 10 minutes. */
+	timeoutMs?: number;
+	/** Longest silence allowed between two chunks of a response body. Default 5 minutes. */
+	idleTimeoutMs?: number;
+	/** Retries after 408, 409, 429, 5xx and connection failures. Default 2. */
+	maxRetries?: number;
+	/** First backoff step; doubles each retry, with jitter. Default 500 ms. */
+	retryBaseDelayMs?: number;
+	/** Upper bound for any single wait, including one a Retry-After header asks for. Default 60 s. */
+	maxRetryDelayMs?: number;
+	/** The execution's cancel signal: aborting it aborts the request in flight and any backoff. */
+	signal?: AbortSignal;
+}
+
+export interface ApiRequest {
+	method: 'GET' | 'POST';
+	/** Appended to the base URL, e.g. `/chat/completions`. */
+	path: string;
+	/** Overrides the connection's base URL for this request (Text Generate has its own). */
+	baseUrl?: string;
+	body?: unknown;
+}
+
+export interface JsonResponse<T = unknown> {
+	status: number;
+	body: T;
+	requestId?: string;
+}
+
+export type StreamResponse =
+	| { kind: 'events'; sawDone: boolean; requestId?: string }
+	/** The server ignored `stream: true` and sent one JSON document. */
+	| { kind: 'json'; body: unknown; requestId?: string };
+
+export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
+export const DEFAULT_MAX_RETRIES = 2;
+const DEFAULT_RETRY_BASE_MS = 500;
+const DEFAULT_MAX_RETRY_DELAY_MS = 60_000;
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+const RETRYABLE_STATUS = new Set([408, 409, 429]);
+const RETRYABLE_NETWORK_CODES = new Set([
+	'ECONNRESET',
+	'ECONNREFUSED',
+	'EPIPE',
+	'ETIMEDOUT',
+	'EAI_AGAIN',
+	'UND_ERR_SOCKET',
+	'UND_ERR_CLOSED',
+	'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** Sends a request and returns its parsed JSON body; error statuses and error bodies throw. */
+export async function requestJson<T = unknown>(
+	connection: Connection,
+	apiRequest: ApiRequest,
+	policy: RequestPolicy = {},
+): Promise<JsonResponse<T>> {
+	return await withRetries(connection, policy, async (deadline) => {
+		const response = await send(connection, apiRequest, policy, deadline.signal, false);
+		const body = await readJsonBody(response, connection);
+		if (readServiceError(body)) throw failureFor(response, body, connection);
+		return { status: response.statusCode, body: body as T, requestId: requestIdOf(response) };
+	});
+}
+
+/**
+ * Sends a streaming request and feeds each decoded JSON payload to `onPayload` as it arrives.
+ * Retries happen only before a successful response starts: a stream that has begun is never
+ * sent again, since the service has already spent the tokens.
+ */
+export async function requestStream(
+	connection: Connection,
+	apiRequest: ApiRequest,
+	policy: RequestPolicy,
+	onPayload: StreamHandler,
+): Promise<StreamResponse> {
+	const { response, deadline } = await withRetries(connection, policy, async (attemptDeadline) => {
+		const started = await send(connection, apiRequest, policy, attemptDeadline.signal, true);
+		// Once the stream has started only the idle timeout applies: tokens that keep coming keep it alive.
+		attemptDeadline.clear();
+		return { response: started, deadline: attemptDeadline };
+	});
+	const requestId = requestIdOf(response);
+	try {
+		const contentType = headerValue(response.headers['content-type']) ?? '';
+		if (!contentType.includes('text/event-stream')) {
+			const body = await readJsonBody(response, connection);
+			if (readServiceError(body)) throw failureFor(response, body, connection);
+			return { kind: 'json', body, requestId };
+		}
+		const { sawDone } = await consumeEventStream(response.body, onPayload, {
+			secrets: [connection.apiKey],
+			requestId,
+		});
+		return { kind: 'events', sawDone, requestId };
+	} catch (caught) {
+		response.body.destroy();
+		throw normalise(caught, connection, policy.signal, deadline);
+	}
+}
+
+/** One attempt's time limit: aborts its request when the timeout passes, unless cleared first. */
+interface Deadline {
+	signal: AbortSignal;
+	expired: boolean;
+	clear(): void;
+}
+
+function startDeadline(timeoutMs: number, cancel: AbortSignal | undefined): Deadline {
+	const controller = new AbortController();
+	const deadline: Deadline = {
+		signal: cancel ? AbortSignal.any([cancel, controller.signal]) : controller.signal,
+		expired: false,
+		clear: () => clearTimeout(timer),
+	};
+	const timer = setTimeout(() => {
+		deadline.expired = true;
+		controller.abort(new Error('timeout'));
+	}, timeoutMs);
+	return deadline;
+}
+
+type Attempt<T> = (deadline: Deadline) => Promise<T>;
+
+async function withRetries<T>(connection: Connection, policy: RequestPolicy, attempt: Attempt<T>): Promise<T> {
+	const maxRetries = Math.max(0, policy.maxRetries ?? DEFAULT_MAX_RETRIES);
+	for (let retry = 0; ; retry++) {
+		const deadline = startDeadline(policy.timeoutMs ?? DEFAULT_TIMEOUT_MS, policy.signal);
+		try {
+			return await attempt(deadline);
+		} catch (caught) {
+			const error = normalise(caught, connection, policy.signal, deadline);
+			if (retry >= maxRetries || !isRetryable(error)) throw error;
+			await sleep(backoffMs(retry, error, policy), policy.signal);
+		} finally {
+			deadline.clear();
+		}
+	}
+}
+
+async function send(
+	connection: Connection,
+	apiRequest: ApiRequest,
+	policy: RequestPolicy,
+	signal: AbortSignal,
+	stream: boolean,
+): Promise<Dispatcher.ResponseData> {
+	const url = new URL(joinUrl(apiRequest.baseUrl ?? connection.baseUrl, apiRequest.path));
+	const timeoutMs = policy.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+	const response = await request(url, {
+		method: apiRequest.method,
+		dispatcher: dispatcherFor(url.origin, connection.allowUnauthorizedCerts === true),
+		headers: {
+			authorization: `Bearer ${connection.apiKey}`,
+			accept: stream ? 'text/event-stream' : 'application/json',
+			...(apiRequest.body !== undefined && { 'content-type': 'application/json' }),
+		},
+		body: apiRequest.body === undefined ? undefined : JSON.stringify(apiRequest.body),
+		signal,
+		// A non-streamed completion sends its headers only when the whole answer is ready.
+		headersTimeout: timeoutMs,
+		bodyTimeout: policy.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+	});
+	if (response.statusCode >= 400) {
+		const body = await readErrorBody(response);
+		throw failureFor(response, body, connection);
+	}
+	return response;
+}
+
+function joinUrl(baseUrl: string, path: string): string {
+	return `${baseUrl.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+}
+
+function failureFor(response: Dispatcher.ResponseData, body: unknown, connection: Connection): NebulaBlockError {
+	return httpFailure({
+		status: response.statusCode,
+		body,
+		requestId: requestIdOf(response),
+		retryAfterMs: retryAfterMs(response.headers),
+		secrets: [connection.apiKey],
+	});
+}
+
+async function readJsonBody(response: Dispatcher.ResponseData, connection: Connection): Promise<unknown> {
+	const text = await response.body.text();
+	try {
+		return JSON.parse(text);
+	} catch {
+		throw new NebulaBlockError({
+			kind: 'invalidResponse',
+			status: response.statusCode,
+			message: redact(
+				`The service sent a reply that is not JSON: ${text.slice(0, 200) || '(empty body)'}`,
+				[connection.apiKey],
+			),
+			requestId: requestIdOf(response),
+		});
+	}
+}
+
+/** Reads at most 64 KiB of an error body: an HTML error page can be large and says little. */
+async function readErrorBody(response: Dispatcher.ResponseData): Promise<unknown> {
+	const chunks: Buffer[] = [];
+	let size = 0;
+	for await (const chunk of response.body) {
+		chunks.push(chunk as Buffer);
+		size += (chunk as Buffer).length;
+		if (size >= MAX_ERROR_BODY_BYTES) {
+			response.body.destroy();
+			break;
+		}
+	}
+	const text = Buffer.concat(chunks).toString('utf8');
+	try {
+		return JSON.parse(text);
+	} catch {
+		return text;
+	}
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+	return Array.isArray(value) ? value[0] : value;
+}
+
+function requestIdOf(response: Dispatcher.ResponseData): string | undefined {
+	return headerValue(response.headers['x-request-id']) ?? headerValue(response.headers['request-id']);
+}
+
+function retryAfterMs(headers: Dispatcher.ResponseData['headers']): number | undefined {
+	const ms = Number(headerValue(headers['retry-after-ms']));
+	if (Number.isFinite(ms) && ms >= 0) return ms;
+	const retryAfter = headerValue(headers['retry-after']);
+	if (retryAfter === undefined) return undefined;
+	const seconds = Number(retryAfter);
+	if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+	const date = Date.parse(retryAfter);
+	return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+function normalise(
+	caught: unknown,
+	connection: Connection,
+	cancel: AbortSignal | undefined,
+	deadline: Deadline,
+): NebulaBlockError {
+	if (caught instanceof NebulaBlockError) return caught;
+	if (cancel?.aborted) {
+		return new NebulaBlockError({ kind: 'aborted', message: 'The request was cancelled', cause: caught });
+	}
+	const code = errorCode(caught);
+	if (deadline.expired || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+		return new NebulaBlockError({
+			kind: 'timeout',
+			code,
+			message:
+				code === 'UND_ERR_BODY_TIMEOUT'
+					? 'The service stopped sending data before the answer was complete'
+					: 'The service did not answer within the timeout',
+			cause: caught,
+		});
+	}
+	if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+		return new NebulaBlockError({ kind: 'timeout', code, message: 'Connecting to the service timed out' });
+	}
+	const message = caught instanceof Error ? caught.message : String(caught);
+	return new NebulaBlockError({
+		kind: 'network',
+		code,
+		message: redact(`Could not reach the service: ${message}`, [connection.apiKey]),
+	});
+}
+
+function errorCode(error: unknown): string | undefined {
+	let current: unknown = error;
+	// undici wraps socket errors; the code that says what happened is on the cause.
+	for (let depth = 0; depth < 3 && current instanceof Error; depth++) {
+		const code = (current as { code?: unknown }).code;
+		if (typeof code === 'string') return code;
+		current = current.cause;
+	}
+	return undefined;
+}
+
+function isRetryable(error: NebulaBlockError): boolean {
+	if (error.kind === 'http') {
+		const status = error.status ?? 0;
+		return RETRYABLE_STATUS.has(status) || status >= 500;
+	}
+	if (error.kind === 'network' || (error.kind === 'timeout' && error.code === 'UND_ERR_CONNECT_TIMEOUT')) {
+		return error.code === undefined || RETRYABLE_NETWORK_CODES.has(error.code);
+	}
+	return false;
+}
+
+function backoffMs(retry: number, error: NebulaBlockError, policy: RequestPolicy): number {
+	const cap = policy.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
+	if (error.retryAfterMs !== undefined) return Math.min(error.retryAfterMs, cap);
+	const base = (policy.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_MS) * 2 ** retry;
+	// Jitter spreads the retries of many parallel items so they do not hit the limit together again.
+	return Math.min(base * (0.5 + Math.random() * 0.5), cap);
+}
+
+async function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+	if (ms <= 0) return;
+	await new Promise<void>((resolve, reject) => {
+		const onAbort = () => {
+			clearTimeout(timer);
+			reject(new NebulaBlockError({ kind: 'aborted', message: 'The request was cancelled' }));
+		};
+		const timer = setTimeout(() => {
+			signal?.removeEventListener('abort', onAbort);
+			resolve();
+		}, ms);
+		if (signal?.aborted) onAbort();
+		else signal?.addEventListener('abort', onAbort, { once: true });
+	});
+}

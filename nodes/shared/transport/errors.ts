@@ -1,0 +1,261 @@
+import type { INode, JsonObject } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+
+/** What went wrong, in the terms a caller can act on (retry, report, hint). */
+export type FailureKind =
+	| 'http' // the service answered with an error status or an error body
+	| 'stream' // the service sent an error event in the middle of a stream
+	| 'truncated' // a stream ended before the answer was complete
+	| 'network' // no usable connection (refused, reset, DNS)
+	| 'timeout' // a connect, first-byte or idle timeout fired
+	| 'aborted' // the execution was cancelled
+	| 'invalidResponse'; // a reply that is not what the contract says
+
+export interface FailureInit {
+	kind: FailureKind;
+	message: string;
+	status?: number;
+	code?: string;
+	type?: string;
+	requestId?: string;
+	details?: unknown;
+	retryAfterMs?: number;
+	cause?: unknown;
+}
+
+/**
+ * The one error the transport throws. It carries the service's own words; `toNodeError`
+ * turns it into what n8n shows. Secrets are removed before one is built (see `redact`).
+ */
+export class NebulaBlockError extends Error {
+	readonly kind: FailureKind;
+	readonly status?: number;
+	readonly code?: string;
+	readonly type?: string;
+	readonly requestId?: string;
+	readonly details?: unknown;
+	readonly retryAfterMs?: number;
+	readonly hint?: string;
+
+	constructor(init: FailureInit) {
+		super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+		this.name = 'NebulaBlockError';
+		this.kind = init.kind;
+		this.status = init.status;
+		this.code = init.code;
+		this.type = init.type;
+		this.requestId = init.requestId;
+		this.details = init.details;
+		this.retryAfterMs = init.retryAfterMs;
+		this.hint = hintFor(init);
+	}
+}
+
+const CODE_HINTS: Record<string, string> = {
+	invalid_request:
+		'Check the node parameters named in the details (model, prompt, token limits) and try again.',
+	model_not_found:
+		'Pick a model from the list, or check the model ID for typos; IDs are case-sensitive (e.g. meta-llama/Llama-3.3-70B-Instruct).',
+	context_length_exceeded:
+		'Shorten the prompt or messages, lower Max Tokens, or set Prompt Truncate Length so the earliest messages are dropped.',
+	rate_limit_exceeded:
+		'You hit your plan\'s rate limit. Raise Max Retries, lower Concurrency, or add a Delay Between Batches.',
+	insufficient_quota: 'Your Nebula Block account is out of credits or quota: top up or upgrade the plan.',
+	invalid_api_key: 'Check the API key in the Nebula Block API credential.',
+};
+
+const STATUS_HINTS: Record<number, string> = {
+	400: 'The service rejected the request: check the parameters named in the message.',
+	401: 'The API key was rejected: check the API key in the Nebula Block API credential.',
+	402: 'Your Nebula Block account is out of credits: top up or upgrade the plan.',
+	403: 'The API key is not allowed to use this model or endpoint: check your plan and the model ID.',
+	404: 'The endpoint or model was not found: check the Base URL in the credential and the model ID.',
+	408: 'The service timed out: try again, or raise Max Retries.',
+	413: 'The request is too large: shorten the prompt or messages.',
+	429: 'Too many requests: raise Max Retries, lower Concurrency, or add a Delay Between Batches.',
+};
+
+const KIND_HINTS: Partial<Record<FailureKind, string>> = {
+	network:
+		'Could not reach the service: check the Base URL in the credential and that this n8n instance can reach it.',
+	timeout: 'No answer in time: raise the Timeout option, or enable Stream so long answers keep the connection alive.',
+	truncated: 'The connection ended before the answer was complete: try again; raise Max Retries if it keeps happening.',
+	stream: 'The service failed while generating: try again; raise Max Retries if it keeps happening.',
+	aborted: 'The execution was stopped.',
+};
+
+function hintFor(init: FailureInit): string | undefined {
+	const code = init.code?.toLowerCase();
+	if (code && CODE_HINTS[code]) return CODE_HINTS[code];
+	if (init.status !== undefined) {
+		if (STATUS_HINTS[init.status]) return STATUS_HINTS[init.status];
+		if (init.status >= 500) return 'The service had a problem: try again later, or raise Max Retries.';
+	}
+	return KIND_HINTS[init.kind];
+}
+
+/** Replaces every occurrence of each secret with a mask, so no error or log can carry one. */
+export function redact(text: string, secrets: ReadonlyArray<string | undefined>): string {
+	let out = text;
+	for (const secret of secrets) {
+		if (secret && secret.length >= 4) out = out.split(secret).join('***');
+	}
+	return out;
+}
+
+const MAX_TEXT_BODY = 300;
+
+function shorten(text: string): string {
+	const oneLine = text
+		.replace(/<[^>]*>/g, ' ')
+		.replace(/\s+/g, ' ')
+		.trim();
+	return oneLine.length > MAX_TEXT_BODY ? `${oneLine.slice(0, MAX_TEXT_BODY)}…` : oneLine;
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asString(value: unknown): string | undefined {
+	if (typeof value === 'string' && value !== '') return value;
+	if (typeof value === 'number') return String(value);
+	return undefined;
+}
+
+export interface ServiceError {
+	message: string;
+	code?: string;
+	type?: string;
+	details?: unknown;
+}
+
+/**
+ * Reads the service's own error out of any body shape it is known to send, or returns
+ * undefined when the body is not an error: OpenAI `{error:{message,type,param,code}}`,
+ * the flat vLLM `{object:"error",message}`, the Nebula envelope `{status:"error",error:{...}}`,
+ * FastAPI's `{detail}`, and a bare `{error:"text"}`.
+ */
+export function readServiceError(body: unknown): ServiceError | undefined {
+	if (!isObject(body)) return undefined;
+	const error = body.error;
+	if (isObject(error)) {
+		return {
+			message: asString(error.message) ?? asString(error.msg) ?? JSON.stringify(error),
+			code: asString(error.code),
+			type: asString(error.type),
+			details: error.details ?? (error.param ? { param: error.param } : undefined),
+		};
+	}
+	if (typeof error === 'string' && error !== '') {
+		return { message: error, code: asString(body.code), type: asString(body.type) };
+	}
+	if (body.object === 'error' || body.status === 'error') {
+		return {
+			message: asString(body.message) ?? 'The service reported an error',
+			code: asString(body.code),
+			type: asString(body.type),
+			details: body.details,
+		};
+	}
+	if (body.detail !== undefined && body.choices === undefined && body.data === undefined) {
+		const detail = body.detail;
+		return { message: typeof detail === 'string' ? detail : JSON.stringify(detail) };
+	}
+	return undefined;
+}
+
+export interface HttpFailureInput {
+	status: number;
+	body: unknown; // parsed JSON, or the raw text when it was not JSON
+	requestId?: string;
+	retryAfterMs?: number;
+	secrets: ReadonlyArray<string | undefined>;
+}
+
+/** Builds the error for a non-2xx answer (or a 2xx whose body is an error). */
+export function httpFailure(input: HttpFailureInput): NebulaBlockError {
+	const service = readServiceError(input.body);
+	const fallback =
+		typeof input.body === 'string' && input.body.trim() !== ''
+			? shorten(input.body)
+			: `The service answered with HTTP ${input.status}`;
+	return new NebulaBlockError({
+		kind: 'http',
+		status: input.status,
+		message: redact(service?.message ?? fallback, input.secrets),
+		code: service?.code,
+		type: service?.type,
+		details: redactDetails(service?.details, input.secrets),
+		requestId: input.requestId,
+		retryAfterMs: input.retryAfterMs,
+	});
+}
+
+/** Builds the error for an error event received in the middle of a stream. */
+export function streamFailure(
+	payload: unknown,
+	secrets: ReadonlyArray<string | undefined>,
+	requestId?: string,
+): NebulaBlockError {
+	const service = readServiceError(payload) ?? {
+		message: typeof payload === 'string' && payload !== '' ? shorten(payload) : 'The stream reported an error',
+	};
+	const status = isObject(payload) && isObject(payload.error) ? Number(payload.error.code) : NaN;
+	return new NebulaBlockError({
+		kind: 'stream',
+		message: redact(service.message, secrets),
+		code: service.code,
+		type: service.type,
+		details: redactDetails(service.details, secrets),
+		status: Number.isInteger(status) && status >= 400 && status < 600 ? status : undefined,
+		requestId,
+	});
+}
+
+function redactDetails(details: unknown, secrets: ReadonlyArray<string | undefined>): unknown {
+	if (details === undefined || details === null) return undefined;
+	return JSON.parse(redact(JSON.stringify(details), secrets));
+}
+
+/** Turns what the transport threw into the error n8n shows, with the item it belongs to. */
+export function toNodeError(node: INode, error: unknown, itemIndex: number): Error {
+	if (error instanceof NodeApiError || error instanceof NodeOperationError) {
+		if (error.context.itemIndex === undefined) error.context.itemIndex = itemIndex;
+		return error;
+	}
+	if (!(error instanceof NebulaBlockError)) {
+		const message = error instanceof Error ? error.message : String(error);
+		return new NodeOperationError(node, message, { itemIndex });
+	}
+	const response: JsonObject = {
+		message: error.message,
+		kind: error.kind,
+		...(error.status !== undefined && { status: error.status }),
+		...(error.code !== undefined && { code: error.code }),
+		...(error.type !== undefined && { type: error.type }),
+		...(error.requestId !== undefined && { requestId: error.requestId }),
+		...(error.details !== undefined && { details: error.details as JsonObject }),
+	};
+	const apiError = new NodeApiError(node, response, {
+		message: error.message,
+		description: describe(error),
+		httpCode: error.status !== undefined ? String(error.status) : undefined,
+		itemIndex,
+	});
+	return apiError;
+}
+
+function describe(error: NebulaBlockError): string {
+	const parts: string[] = [];
+	if (error.hint) parts.push(error.hint);
+	const facts: string[] = [];
+	if (error.status !== undefined) facts.push(`HTTP ${error.status}`);
+	if (error.code) facts.push(`code ${error.code}`);
+	if (error.requestId) facts.push(`request ID ${error.requestId}`);
+	if (facts.length > 0) parts.push(`(${facts.join(', ')})`);
+	if (error.details !== undefined) parts.push(`Details: ${JSON.stringify(error.details)}`);
+	return parts.join(' ');
+}

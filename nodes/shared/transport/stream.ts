@@ -1,0 +1,84 @@
+import { NebulaBlockError, readServiceError, redact, streamFailure } from './errors';
+import { SseDecoder, type SseEvent } from './sse';
+
+/** Receives each JSON payload of a stream, in order, as soon as it is decoded. */
+export type StreamHandler = (payload: Record<string, unknown>) => void;
+
+export interface StreamContext {
+	secrets: ReadonlyArray<string | undefined>;
+	requestId?: string;
+}
+
+export interface StreamSummary {
+	/** Whether the server closed the stream with `data: [DONE]`. */
+	sawDone: boolean;
+}
+
+/**
+ * Reads an SSE body to its end: JSON payloads go to `onPayload`; `[DONE]` ends the stream
+ * (whatever follows is ignored); an error event or error payload throws the service's error.
+ */
+export async function consumeEventStream(
+	body: AsyncIterable<Uint8Array>,
+	onPayload: StreamHandler,
+	context: StreamContext,
+): Promise<StreamSummary> {
+	const decoder = new SseDecoder();
+	const events: SseEvent[] = [];
+	for await (const chunk of body) {
+		decoder.push(chunk, events);
+		if (events.length > 0 && deliver(events, onPayload, context)) return { sawDone: true };
+	}
+	decoder.end(events);
+	return { sawDone: deliver(events, onPayload, context) };
+}
+
+/** Hands over the decoded events and empties the list; returns true once `[DONE]` is seen. */
+function deliver(events: SseEvent[], onPayload: StreamHandler, context: StreamContext): boolean {
+	for (let index = 0; index < events.length; index++) {
+		const event = events[index];
+		const data = event.data;
+		if (data === '[DONE]') {
+			events.length = 0;
+			return true;
+		}
+		if (event.event === 'error') throw streamFailure(parseLenient(data), context.secrets, context.requestId);
+		if (data.length === 0) continue;
+		const payload = parsePayload(data, context);
+		if (payload.choices === undefined && readServiceError(payload)) {
+			throw streamFailure(payload, context.secrets, context.requestId);
+		}
+		onPayload(payload);
+	}
+	events.length = 0;
+	return false;
+}
+
+function parsePayload(data: string, context: StreamContext): Record<string, unknown> {
+	let parsed: unknown;
+	try {
+		parsed = JSON.parse(data);
+	} catch {
+		throw new NebulaBlockError({
+			kind: 'invalidResponse',
+			message: redact(`The stream sent an event that is not JSON: ${data.slice(0, 200)}`, context.secrets),
+			requestId: context.requestId,
+		});
+	}
+	if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+		throw new NebulaBlockError({
+			kind: 'invalidResponse',
+			message: redact(`The stream sent an event that is not a JSON object: ${data.slice(0, 200)}`, context.secrets),
+			requestId: context.requestId,
+		});
+	}
+	return parsed as Record<string, unknown>;
+}
+
+function parseLenient(data: string): unknown {
+	try {
+		return JSON.parse(data);
+	} catch {
+		return data;
+	}
+}
