@@ -75,6 +75,7 @@ export async function requestJson<T = unknown>(
 		const response = await send(connection, apiRequest, policy, deadline.signal, false);
 		const body = await readJsonBody(response, connection);
 		if (readServiceError(body)) throw failureFor(response, body, connection);
+		await connectionReleased();
 		return { status: response.statusCode, body: body as T, requestId: requestIdOf(response) };
 	});
 }
@@ -108,6 +109,7 @@ export async function requestStream(
 			secrets: [connection.apiKey],
 			requestId,
 		});
+		await connectionReleased();
 		return { kind: 'events', sawDone, requestId };
 	} catch (caught) {
 		response.body.destroy();
@@ -182,6 +184,14 @@ async function send(
 		throw failureFor(response, body, connection);
 	}
 	return response;
+}
+
+/**
+ * undici hands a finished connection back to its pool one event-loop turn after the body ends;
+ * a caller that sends its next request sooner would open a second connection for nothing.
+ */
+async function connectionReleased(): Promise<void> {
+	await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 function joinUrl(baseUrl: string, path: string): string {
@@ -289,11 +299,12 @@ function normalise(
 
 function errorCode(error: unknown): string | undefined {
 	let current: unknown = error;
-	// undici wraps socket errors; the code that says what happened is on the cause.
-	for (let depth = 0; depth < 3 && current instanceof Error; depth++) {
-		const code = (current as { code?: unknown }).code;
+	// undici wraps socket errors; the code that says what happened may be on the cause. No
+	// instanceof here: errors from Node's own modules can come from another realm.
+	for (let depth = 0; depth < 3 && typeof current === 'object' && current !== null; depth++) {
+		const { code, cause } = current as { code?: unknown; cause?: unknown };
 		if (typeof code === 'string') return code;
-		current = current.cause;
+		current = cause;
 	}
 	return undefined;
 }

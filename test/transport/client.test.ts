@@ -1,0 +1,432 @@
+import * as http from 'node:http';
+import * as net from 'node:net';
+import type { AddressInfo } from 'node:net';
+
+import { requestJson, requestStream, type Connection, type RequestPolicy } from '../../nodes/shared/transport/client';
+import { closeDispatchers } from '../../nodes/shared/transport/dispatcher';
+import { NebulaBlockError } from '../../nodes/shared/transport/errors';
+import { startFakeNebula, type FakeNebula, type Step } from '../support/fake-nebula';
+
+let fake: FakeNebula;
+
+beforeAll(async () => {
+	fake = await startFakeNebula();
+});
+
+afterAll(async () => {
+	await closeDispatchers();
+	await fake.close();
+});
+
+/** A fresh key per test keeps the fake server's scripts and records apart. */
+function connect(...steps: Array<Step | Step[]>): { connection: Connection; key: string } {
+	const key = fake.newKey();
+	if (steps.length > 0) fake.script(key, ...steps);
+	return { connection: { baseUrl: fake.url, apiKey: key }, key };
+}
+
+const fastRetries: RequestPolicy = { retryBaseDelayMs: 5, maxRetries: 2 };
+const chatBody = (content = 'hello there') => ({
+	model: 'fake/model',
+	messages: [{ role: 'user', content }],
+});
+
+async function failure(promise: Promise<unknown>): Promise<NebulaBlockError> {
+	try {
+		await promise;
+	} catch (error) {
+		expect(error).toBeInstanceOf(NebulaBlockError);
+		return error as NebulaBlockError;
+	}
+	throw new Error('expected the request to fail');
+}
+
+async function collectStream(connection: Connection, policy: RequestPolicy = {}, body: unknown = { ...chatBody(), stream: true }) {
+	const payloads: Array<Record<string, unknown>> = [];
+	const result = await requestStream(connection, { method: 'POST', path: '/chat/completions', body }, policy, (payload) =>
+		payloads.push(payload),
+	);
+	const text = payloads
+		.map((payload) => (payload.choices as Array<{ delta?: { content?: string } }>)?.[0]?.delta?.content ?? '')
+		.join('');
+	return { result, payloads, text };
+}
+
+describe('requestJson', () => {
+	it('sends the body as JSON with the bearer token and returns the parsed reply', async () => {
+		const { connection, key } = connect();
+		const response = await requestJson<{ choices: Array<{ message: { content: string } }> }>(connection, {
+			method: 'POST',
+			path: '/chat/completions',
+			body: chatBody(),
+		});
+		expect(response.status).toBe(200);
+		expect(response.body.choices[0].message.content).toBe('Echo: hello there');
+		const [recorded] = fake.requests(key);
+		expect(recorded.headers.authorization).toBe(`Bearer ${key}`);
+		expect(recorded.headers['content-type']).toBe('application/json');
+		expect(recorded.body).toEqual(chatBody());
+	});
+
+	it('joins the base URL and path whatever their slashes', async () => {
+		const { connection, key } = connect();
+		await requestJson({ ...connection, baseUrl: `${fake.url}/` }, { method: 'GET', path: 'models' });
+		expect(fake.requests(key).map((request) => request.path)).toEqual(['/v1/models']);
+	});
+
+	it('retries a 429, honouring retry-after-ms, then succeeds', async () => {
+		const { connection, key } = connect({ kind: 'status', status: 429, headers: { 'retry-after-ms': '120' } });
+		const started = Date.now();
+		const response = await requestJson(connection, { method: 'POST', path: '/chat/completions', body: chatBody() }, fastRetries);
+		expect(response.status).toBe(200);
+		expect(fake.requests(key)).toHaveLength(2);
+		const [first, second] = fake.requests(key);
+		expect(second.at - first.at).toBeGreaterThanOrEqual(100);
+		expect(Date.now() - started).toBeGreaterThanOrEqual(100);
+	});
+
+	it('honours Retry-After in seconds, capped by maxRetryDelayMs', async () => {
+		const { connection, key } = connect({ kind: 'status', status: 429, headers: { 'retry-after': '30' } });
+		const started = Date.now();
+		await requestJson(connection, { method: 'POST', path: '/chat/completions', body: chatBody() }, { ...fastRetries, maxRetryDelayMs: 50 });
+		expect(fake.requests(key)).toHaveLength(2);
+		expect(Date.now() - started).toBeLessThan(5000);
+	});
+
+	it.each([408, 409, 500, 502, 503])('retries HTTP %i', async (status) => {
+		const { connection, key } = connect({ kind: 'status', status });
+		await requestJson(connection, { method: 'POST', path: '/chat/completions', body: chatBody() }, fastRetries);
+		expect(fake.requests(key)).toHaveLength(2);
+	});
+
+	it('gives up after maxRetries and reports the last failure with its hint', async () => {
+		const rateLimited: Step = { kind: 'status', status: 429, headers: { 'retry-after-ms': '1' } };
+		const { connection, key } = connect(rateLimited, rateLimited, rateLimited, rateLimited);
+		const error = await failure(
+			requestJson(connection, { method: 'POST', path: '/chat/completions', body: chatBody() }, { ...fastRetries, maxRetries: 2 }),
+		);
+		expect(fake.requests(key)).toHaveLength(3);
+		expect(error.status).toBe(429);
+		expect(error.kind).toBe('http');
+		expect(error.hint).toMatch(/Max Retries/);
+	});
+
+	it.each([400, 401, 402, 403, 404])('never retries HTTP %i', async (status) => {
+		const { connection, key } = connect({ kind: 'status', status });
+		const error = await failure(
+			requestJson(connection, { method: 'POST', path: '/chat/completions', body: chatBody() }, fastRetries),
+		);
+		expect(error.status).toBe(status);
+		expect(error.hint).toBeTruthy();
+		expect(fake.requests(key)).toHaveLength(1);
+	});
+
+	it('retries a connection reset before any response', async () => {
+		const { connection, key } = connect({ kind: 'destroy' });
+		const response = await requestJson(connection, { method: 'POST', path: '/chat/completions', body: chatBody() }, fastRetries);
+		expect(response.status).toBe(200);
+		expect(fake.requests(key)).toHaveLength(2);
+	});
+
+	it('reports an unreachable server as a network failure with a hint', async () => {
+		const closed = http.createServer();
+		await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+		const port = (closed.address() as AddressInfo).port;
+		await new Promise<void>((resolve) => closed.close(() => resolve()));
+		const error = await failure(
+			requestJson({ baseUrl: `http://127.0.0.1:${port}/v1`, apiKey: 'k-unreachable' }, { method: 'GET', path: '/models' }, { ...fastRetries, maxRetries: 1 }),
+		);
+		expect(error.kind).toBe('network');
+		expect(error.code).toBe('ECONNREFUSED');
+		expect(error.hint).toMatch(/Base URL/);
+	});
+
+	it('times out when the answer does not start within timeoutMs', async () => {
+		const { connection } = connect({ kind: 'delayHeaders', ms: 2000 });
+		const error = await failure(
+			requestJson(connection, { method: 'POST', path: '/chat/completions', body: chatBody() }, { timeoutMs: 200, maxRetries: 0 }),
+		);
+		expect(error.kind).toBe('timeout');
+		expect(error.hint).toMatch(/Timeout/);
+	});
+
+	it('aborts the request in flight when the execution is cancelled', async () => {
+		const { connection } = connect({ kind: 'delayHeaders', ms: 5000 });
+		const controller = new AbortController();
+		setTimeout(() => controller.abort(), 100);
+		const started = Date.now();
+		const error = await failure(
+			requestJson(connection, { method: 'POST', path: '/chat/completions', body: chatBody() }, { signal: controller.signal }),
+		);
+		expect(error.kind).toBe('aborted');
+		expect(Date.now() - started).toBeLessThan(3000);
+	});
+
+	it('cancels a retry backoff when the execution is cancelled', async () => {
+		const { connection } = connect({ kind: 'status', status: 429, headers: { 'retry-after': '20' } });
+		const controller = new AbortController();
+		setTimeout(() => controller.abort(), 150);
+		const error = await failure(
+			requestJson(connection, { method: 'POST', path: '/chat/completions', body: chatBody() }, { signal: controller.signal }),
+		);
+		expect(error.kind).toBe('aborted');
+	});
+
+	it('reuses one keep-alive connection for many sequential requests to one origin', async () => {
+		const server = await startFakeNebula();
+		try {
+			const connection = { baseUrl: server.url, apiKey: server.defaultKey };
+			for (let i = 0; i < 25; i++) {
+				await requestJson(connection, { method: 'POST', path: '/chat/completions', body: chatBody(`n${i}`) });
+			}
+			expect(server.requests()).toHaveLength(25);
+			expect(server.connectionCount()).toBe(1);
+		} finally {
+			await server.close();
+		}
+	});
+});
+
+describe('error bodies keep the service\'s own words', () => {
+	const cases: Array<[string, Step, Partial<NebulaBlockError>]> = [
+		[
+			'OpenAI error with a string code',
+			{ kind: 'status', status: 400, body: { error: { message: 'max_tokens is too large', type: 'invalid_request_error', param: 'max_tokens', code: 'invalid_value' } } },
+			{ message: 'max_tokens is too large', code: 'invalid_value', type: 'invalid_request_error', status: 400 },
+		],
+		[
+			'OpenAI error with a numeric code',
+			{ kind: 'status', status: 404, body: { error: { message: 'The model `x` does not exist.', type: 'NotFoundError', param: null, code: 404 } } },
+			{ message: 'The model `x` does not exist.', code: '404', status: 404 },
+		],
+		[
+			'flat vLLM error',
+			{ kind: 'status', status: 400, body: { object: 'error', message: 'This model\'s maximum context length is 8192 tokens', type: 'BadRequestError', code: 400 } },
+			{ message: 'This model\'s maximum context length is 8192 tokens', type: 'BadRequestError', status: 400 },
+		],
+		[
+			'Nebula envelope',
+			{ kind: 'status', status: 400, body: { status: 'error', error: { code: 'context_length_exceeded', message: 'Input prompt is too long', details: { limit: 8192 } } } },
+			{ message: 'Input prompt is too long', code: 'context_length_exceeded', details: { limit: 8192 } },
+		],
+		[
+			'plain text',
+			{ kind: 'status', status: 503, body: 'upstream overloaded', contentType: 'text/plain' },
+			{ message: 'upstream overloaded', status: 503 },
+		],
+	];
+
+	it.each(cases)('%s', async (_name, step, expected) => {
+		const { connection } = connect(step);
+		const error = await failure(
+			requestJson(connection, { method: 'POST', path: '/chat/completions', body: chatBody() }, { maxRetries: 0 }),
+		);
+		expect(error).toMatchObject(expected);
+		expect(error.hint).toBeTruthy();
+	});
+
+	it('shortens an HTML error page to its text', async () => {
+		const html = `<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1>${'<p>filler</p>'.repeat(200)}</body></html>`;
+		const { connection } = connect({ kind: 'status', status: 502, body: html, contentType: 'text/html' });
+		const error = await failure(
+			requestJson(connection, { method: 'POST', path: '/chat/completions', body: chatBody() }, { maxRetries: 0 }),
+		);
+		expect(error.message).toMatch(/^502 Bad Gateway 502 Bad Gateway/);
+		expect(error.message).not.toContain('<');
+		expect(error.message.length).toBeLessThanOrEqual(301);
+	});
+
+	it('gives each Nebula error code its own hint', async () => {
+		const codes = ['invalid_request', 'model_not_found', 'context_length_exceeded', 'rate_limit_exceeded', 'insufficient_quota'];
+		const hints = new Set<string>();
+		for (const code of codes) {
+			const { connection } = connect({ kind: 'status', status: 400, body: { status: 'error', error: { code, message: code } } });
+			const error = await failure(
+				requestJson(connection, { method: 'POST', path: '/text/generate', body: { model: 'fake/m', prompt: 'x' } }, { maxRetries: 0 }),
+			);
+			expect(error.code).toBe(code);
+			hints.add(error.hint ?? '');
+		}
+		expect(hints.size).toBe(codes.length);
+	});
+
+	it('treats an error body sent with status 200 as an error', async () => {
+		const { connection } = connect({ kind: 'status', status: 200, body: { status: 'error', error: { code: 'insufficient_quota', message: 'No credits left' } } });
+		const error = await failure(requestJson(connection, { method: 'POST', path: '/text/generate', body: { model: 'fake/m', prompt: 'x' } }));
+		expect(error.message).toBe('No credits left');
+		expect(error.code).toBe('insufficient_quota');
+	});
+
+	it('never repeats the API key, even when the service echoes it', async () => {
+		const key = fake.newKey();
+		fake.script(key, { kind: 'status', status: 401, body: { error: { message: `Incorrect API key provided: ${key}`, code: 'invalid_api_key' } } });
+		const error = await failure(
+			requestJson({ baseUrl: fake.url, apiKey: key }, { method: 'POST', path: '/chat/completions', body: chatBody() }),
+		);
+		expect(error.message).toBe('Incorrect API key provided: ***');
+		expect(JSON.stringify({ ...error, message: error.message, hint: error.hint })).not.toContain(key);
+	});
+});
+
+describe('requestStream', () => {
+	it('delivers every payload of a streamed completion and notes [DONE]', async () => {
+		const { connection, key } = connect();
+		const { result, payloads, text } = await collectStream(connection, {}, { ...chatBody('one two three'), stream: true, stream_options: { include_usage: true } });
+		expect(result).toMatchObject({ kind: 'events', sawDone: true });
+		expect(text).toBe('Echo: one two three');
+		expect(payloads.at(-1)?.usage).toBeTruthy();
+		expect(fake.requests(key)[0].headers.accept).toBe('text/event-stream');
+	});
+
+	it.each<[string, Step[]]>([
+		['CRLF framing', [{ kind: 'crlf' }]],
+		['CR framing', [{ kind: 'cr' }]],
+		['keep-alive comments', [{ kind: 'keepAlive' }]],
+		['a leading BOM', [{ kind: 'bom' }]],
+		['writes of 3 bytes with CRLF', [{ kind: 'crlf' }, { kind: 'splitWrites', bytes: 3 }]],
+	])('reads the same answer through %s', async (_name, steps) => {
+		const plain = await collectStream(connect().connection, {}, { ...chatBody('héllo wörld ✓'), stream: true });
+		const odd = await collectStream(connect(steps).connection, {}, { ...chatBody('héllo wörld ✓'), stream: true });
+		expect(odd.text).toBe('Echo: héllo wörld ✓');
+		expect(odd.payloads).toHaveLength(plain.payloads.length);
+		expect(odd.result).toMatchObject({ kind: 'events', sawDone: true });
+	});
+
+	it('parses a JSON reply to a streaming request instead of failing', async () => {
+		const { connection } = connect({ kind: 'jsonForStream' });
+		const { result, payloads } = await collectStream(connection);
+		expect(payloads).toHaveLength(0);
+		expect(result.kind).toBe('json');
+		expect((result as { body: { object: string } }).body.object).toBe('chat.completion');
+	});
+
+	it('reports a stream cut short as not done', async () => {
+		const { connection } = connect({ kind: 'cutStream', afterChunks: 2 });
+		const { result, payloads } = await collectStream(connection);
+		expect(result).toMatchObject({ kind: 'events', sawDone: false });
+		expect(payloads).toHaveLength(2);
+	});
+
+	it('ignores whatever follows [DONE]', async () => {
+		const body = 'data: {"choices":[{"index":0,"delta":{"content":"ok"}}]}\n\ndata: [DONE]\n\ndata: not json at all\n\n';
+		const { connection } = connect({ kind: 'status', status: 200, body, contentType: 'text/event-stream' });
+		const { result, text } = await collectStream(connection);
+		expect(text).toBe('ok');
+		expect(result).toMatchObject({ kind: 'events', sawDone: true });
+	});
+
+	it.each<[string, Step]>([
+		['an error payload', { kind: 'errorMidStream', afterChunks: 2, error: 'GPU worker crashed' }],
+		['an error event', { kind: 'errorMidStream', afterChunks: 2, error: 'GPU worker crashed', eventName: 'error' }],
+	])('throws the service\'s message for %s in the middle of a stream, without retrying', async (_name, step) => {
+		const { connection, key } = connect(step);
+		const seen: unknown[] = [];
+		const error = await failure(
+			requestStream(connection, { method: 'POST', path: '/chat/completions', body: { ...chatBody(), stream: true } }, fastRetries, (payload) => seen.push(payload)),
+		);
+		expect(error.kind).toBe('stream');
+		expect(error.message).toBe('GPU worker crashed');
+		expect(seen).toHaveLength(2);
+		expect(fake.requests(key)).toHaveLength(1);
+	});
+
+	it('does not retry a stream that already delivered data when the connection drops', async () => {
+		const { connection, key } = connect({ kind: 'destroy', afterChunks: 2 });
+		const error = await failure(collectStream(connection, fastRetries));
+		expect(['network', 'truncated']).toContain(error.kind);
+		expect(fake.requests(key)).toHaveLength(1);
+	});
+
+	it('never cuts a stream while tokens still arrive, however long it takes in total', async () => {
+		const { connection } = connect({ kind: 'drip', intervalMs: 60 });
+		const started = Date.now();
+		const { text, result } = await collectStream(connection, { timeoutMs: 150, idleTimeoutMs: 1000 }, { ...chatBody('a b c d e f g'), stream: true });
+		expect(Date.now() - started).toBeGreaterThan(300);
+		expect(text).toBe('Echo: a b c d e f g');
+		expect(result).toMatchObject({ sawDone: true });
+	});
+
+	it('fails a stream that goes silent for longer than the idle timeout', async () => {
+		// undici checks body timeouts on a coarse (about one second) timer, so the silence must be longer.
+		const { connection } = connect({ kind: 'drip', intervalMs: 3000 });
+		const error = await failure(collectStream(connection, { idleTimeoutMs: 200, maxRetries: 0 }));
+		expect(error.kind).toBe('timeout');
+		expect(error.message).toMatch(/stopped sending data/);
+	});
+
+	it('stops a stream when the execution is cancelled', async () => {
+		const { connection } = connect({ kind: 'drip', intervalMs: 100 });
+		const controller = new AbortController();
+		const payloads: unknown[] = [];
+		setTimeout(() => controller.abort(), 250);
+		const error = await failure(
+			requestStream(connection, { method: 'POST', path: '/chat/completions', body: { ...chatBody('a b c d e f g h i j'), stream: true } }, { signal: controller.signal }, (payload) => payloads.push(payload)),
+		);
+		expect(error.kind).toBe('aborted');
+		expect(payloads.length).toBeGreaterThan(0);
+		expect(payloads.length).toBeLessThan(8);
+	});
+});
+
+describe('proxy settings', () => {
+	const saved = { ...process.env };
+	afterEach(async () => {
+		process.env = { ...saved };
+		await closeDispatchers();
+	});
+
+	/** A tunnelling (CONNECT) proxy on loopback that notes each tunnel it opens. */
+	async function startProxy(): Promise<{ url: string; seen: string[]; close: () => Promise<void> }> {
+		const seen: string[] = [];
+		const server = http.createServer((_req, res) => res.writeHead(405).end());
+		server.on('connect', (req: http.IncomingMessage, clientSocket: import('node:net').Socket, head: Buffer) => {
+			seen.push(req.url ?? '');
+			const [host, port] = (req.url ?? '').split(':');
+			const upstream = net.connect(Number(port), host, () => {
+				clientSocket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+				upstream.write(head);
+				upstream.pipe(clientSocket);
+				clientSocket.pipe(upstream);
+			});
+			const closeBoth = () => {
+				upstream.destroy();
+				clientSocket.destroy();
+			};
+			upstream.on('error', closeBoth);
+			clientSocket.on('error', closeBoth);
+			sockets.push(upstream, clientSocket);
+		});
+		const sockets: import('node:net').Socket[] = [];
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		const port = (server.address() as AddressInfo).port;
+		return {
+			url: `http://127.0.0.1:${port}`,
+			seen,
+			close: async () => {
+				for (const socket of sockets) socket.destroy();
+				server.closeAllConnections();
+				await new Promise<void>((resolve) => server.close(() => resolve()));
+			},
+		};
+	}
+
+	it('sends requests through HTTP_PROXY, and straight to hosts in NO_PROXY', async () => {
+		const proxy = await startProxy();
+		try {
+			await closeDispatchers();
+			process.env.HTTP_PROXY = proxy.url;
+			delete process.env.NO_PROXY;
+			delete process.env.no_proxy;
+			const { connection } = connect();
+			await requestJson(connection, { method: 'GET', path: '/models' });
+			expect(proxy.seen).toEqual([`127.0.0.1:${fake.port}`]);
+
+			await closeDispatchers();
+			process.env.NO_PROXY = '127.0.0.1';
+			await requestJson(connection, { method: 'GET', path: '/models' });
+			expect(proxy.seen).toHaveLength(1);
+		} finally {
+			await proxy.close();
+		}
+	});
+});
