@@ -1,0 +1,667 @@
+/**
+ * A real n8n for end-to-end tests and the demo: installed on demand into a git-ignored cache,
+ * with this package installed into a throwaway user folder the way n8n installs community packages.
+ *
+ * n8n is never a dependency of the package: it is 2 GB and pins its own n8n-workflow.
+ * Plain node built-ins only, so `npx tsx` scripts and jest can both use it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const N8N_VERSION = '2.8.4';
+export const REPO_ROOT = path.resolve(__dirname, '..');
+export const PACKAGE_NAME = 'n8n-nodes-nebula-block';
+
+/** Written last by a successful install, so a half-finished one is never mistaken for a good one. */
+const INSTALL_MARKER = '.install-complete.json';
+const INSTALL_TIMEOUT_MS = 30 * 60_000;
+
+export type Log = (line: string) => void;
+const silent: Log = () => undefined;
+
+// ---------------------------------------------------------------------------
+// Processes
+// ---------------------------------------------------------------------------
+
+export interface CommandResult {
+	code: number | null;
+	signal: NodeJS.Signals | null;
+	stdout: string;
+	stderr: string;
+	ms: number;
+}
+
+interface RunOptions {
+	cwd?: string;
+	env?: NodeJS.ProcessEnv;
+	timeoutMs?: number;
+	/** Receives output as it arrives (long installs); the result still holds all of it. */
+	onOutput?: (chunk: string) => void;
+}
+
+/** Runs a command to its end. Its process group is killed on timeout, so no grandchild outlives it. */
+export function runCommand(command: string, args: string[], options: RunOptions = {}): Promise<CommandResult> {
+	const started = Date.now();
+	return new Promise((resolve, reject) => {
+		const child = spawn(command, args, {
+			cwd: options.cwd,
+			env: options.env ?? process.env,
+			stdio: ['ignore', 'pipe', 'pipe'],
+			detached: true,
+		});
+		let stdout = '';
+		let stderr = '';
+		child.stdout.on('data', (chunk: Buffer) => {
+			stdout += chunk.toString('utf8');
+			options.onOutput?.(chunk.toString('utf8'));
+		});
+		child.stderr.on('data', (chunk: Buffer) => {
+			stderr += chunk.toString('utf8');
+			options.onOutput?.(chunk.toString('utf8'));
+		});
+		const timer = options.timeoutMs
+			? setTimeout(() => killGroup(child, 'SIGKILL'), options.timeoutMs)
+			: undefined;
+		child.on('error', (error) => {
+			if (timer) clearTimeout(timer);
+			reject(error);
+		});
+		child.on('close', (code, signal) => {
+			if (timer) clearTimeout(timer);
+			resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+		});
+	});
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+	if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+	try {
+		process.kill(-child.pid, signal);
+	} catch {
+		// Already gone.
+	}
+}
+
+function npmCommand(): string {
+	return process.platform === 'win32' ? 'npm.cmd' : 'npm';
+}
+
+function tail(text: string, lines = 30): string {
+	return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+// ---------------------------------------------------------------------------
+// n8n on demand
+// ---------------------------------------------------------------------------
+
+export interface N8nInstall {
+	version: string;
+	dir: string;
+	bin: string;
+}
+
+/** `<repo>/.cache/n8n-<version>`; env N8N_CACHE_DIR replaces `<repo>/.cache`. */
+export function n8nInstallDir(version = N8N_VERSION): string {
+	const cacheRoot = process.env.N8N_CACHE_DIR ? path.resolve(process.env.N8N_CACHE_DIR) : path.join(REPO_ROOT, '.cache');
+	return path.join(cacheRoot, `n8n-${version}`);
+}
+
+function installOf(dir: string, version: string): N8nInstall {
+	return { version, dir, bin: path.join(dir, 'node_modules', '.bin', 'n8n') };
+}
+
+export function isN8nInstalled(version = N8N_VERSION): boolean {
+	const dir = n8nInstallDir(version);
+	try {
+		const marker = JSON.parse(fs.readFileSync(path.join(dir, INSTALL_MARKER), 'utf8')) as { version?: string };
+		return marker.version === version && fs.existsSync(installOf(dir, version).bin);
+	} catch {
+		return false;
+	}
+}
+
+/**
+ * Returns a complete n8n install, installing it first when needed (about 5 minutes, 2.2 GB).
+ * n8n 2.8.4 only installs on Node 20 with xlsx pinned to the registry build (its own pin points at a CDN tarball).
+ * An unfinished install is resumed by running npm install again in the same folder.
+ */
+export async function ensureN8n(options: { version?: string; log?: Log } = {}): Promise<N8nInstall> {
+	const version = options.version ?? N8N_VERSION;
+	const log = options.log ?? silent;
+	const dir = n8nInstallDir(version);
+	const install = installOf(dir, version);
+	if (isN8nInstalled(version)) return install;
+
+	fs.mkdirSync(dir, { recursive: true });
+	const release = await takeInstallLock(dir, log);
+	try {
+		// Another process may have finished while we waited for the lock.
+		if (isN8nInstalled(version)) return install;
+		const manifest = {
+			name: 'n8n-runtime',
+			private: true,
+			dependencies: { n8n: version },
+			overrides: { xlsx: '0.18.5' },
+		};
+		fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(manifest));
+		log(`Installing n8n ${version} into ${dir} (first run only; about 5 minutes)...`);
+		const logFile = fs.createWriteStream(path.join(dir, 'install.log'));
+		const result = await runCommand(npmCommand(), ['install', '--no-audit', '--no-fund', '--loglevel=error'], {
+			cwd: dir,
+			timeoutMs: INSTALL_TIMEOUT_MS,
+			onOutput: (chunk) => logFile.write(chunk),
+		});
+		logFile.end();
+		if (result.code !== 0 || !fs.existsSync(install.bin)) {
+			throw new Error(`npm install of n8n ${version} failed (exit ${result.code}):\n${tail(result.stderr || result.stdout)}`);
+		}
+		writeInstallMarker(dir, version);
+		log(`n8n ${version} installed in ${Math.round(result.ms / 1000)} s`);
+		return install;
+	} finally {
+		release();
+	}
+}
+
+export function writeInstallMarker(dir: string, version: string): void {
+	fs.writeFileSync(path.join(dir, INSTALL_MARKER), JSON.stringify({ version, completedAt: new Date().toISOString() }));
+}
+
+/** One installer at a time per folder: the demo and the e2e test may start together on a fresh clone. */
+async function takeInstallLock(dir: string, log: Log): Promise<() => void> {
+	const lockPath = path.join(dir, '.install.lock');
+	const deadline = Date.now() + INSTALL_TIMEOUT_MS;
+	let announced = false;
+	for (;;) {
+		try {
+			fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+			return () => fs.rmSync(lockPath, { force: true });
+		} catch (error) {
+			if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+		}
+		if (!isLockHolderAlive(lockPath)) {
+			fs.rmSync(lockPath, { force: true });
+			continue;
+		}
+		if (Date.now() > deadline) throw new Error(`Timed out waiting for another n8n install (${lockPath})`);
+		if (!announced) log(`Waiting for another process to finish installing n8n (${lockPath})...`);
+		announced = true;
+		await sleep(2000);
+	}
+}
+
+function isLockHolderAlive(lockPath: string): boolean {
+	const pid = Number(fs.readFileSync(lockPath, 'utf8'));
+	if (!Number.isInteger(pid) || pid <= 0) return false;
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+// ---------------------------------------------------------------------------
+// User folder and the packed package
+// ---------------------------------------------------------------------------
+
+export interface UserFolder {
+	/** The value of N8N_USER_FOLDER; n8n keeps its state in `<root>/.n8n`. */
+	root: string;
+	/** `<root>/.n8n/nodes`, where n8n installs community packages. */
+	nodesDir: string;
+}
+
+export function createUserFolder(options: { parent?: string; prefix?: string } = {}): UserFolder {
+	const parent = options.parent ?? os.tmpdir();
+	fs.mkdirSync(parent, { recursive: true });
+	const root = fs.mkdtempSync(path.join(parent, options.prefix ?? 'n8n-nebula-'));
+	const nodesDir = path.join(root, '.n8n', 'nodes');
+	fs.mkdirSync(path.join(nodesDir, 'node_modules'), { recursive: true });
+	fs.writeFileSync(
+		path.join(nodesDir, 'package.json'),
+		JSON.stringify({ name: 'installed-nodes', private: true, dependencies: {} }, null, 2),
+	);
+	return { root, nodesDir };
+}
+
+export function removeUserFolder(folder: UserFolder): void {
+	fs.rmSync(folder.root, { recursive: true, force: true });
+}
+
+/** The files the package ships: pack fails early when the build is missing instead of shipping nothing. */
+function assertBuilt(repoDir: string): void {
+	const manifest = JSON.parse(fs.readFileSync(path.join(repoDir, 'package.json'), 'utf8')) as {
+		n8n?: { nodes?: string[]; credentials?: string[] };
+	};
+	const shipped = [...(manifest.n8n?.nodes ?? []), ...(manifest.n8n?.credentials ?? [])];
+	const missing = shipped.filter((file) => !fs.existsSync(path.join(repoDir, file)));
+	if (missing.length > 0) {
+		throw new Error(`The package is not built (missing ${missing.join(', ')}). Run \`npm run build\` first.`);
+	}
+}
+
+/** `npm pack` into destDir; returns the tarball path. */
+export async function packPackage(options: { destDir: string; repoDir?: string }): Promise<string> {
+	const repoDir = options.repoDir ?? REPO_ROOT;
+	assertBuilt(repoDir);
+	fs.mkdirSync(options.destDir, { recursive: true });
+	const result = await runCommand(
+		npmCommand(),
+		['pack', '--json', '--ignore-scripts', `--pack-destination=${options.destDir}`],
+		{ cwd: repoDir, timeoutMs: 120_000 },
+	);
+	if (result.code !== 0) throw new Error(`npm pack failed:\n${tail(result.stderr)}`);
+	const [packed] = JSON.parse(result.stdout.slice(result.stdout.indexOf('['))) as Array<{ filename: string }>;
+	return path.join(options.destDir, path.basename(packed.filename));
+}
+
+/**
+ * Installs a tarball the way n8n's community package service does: unpack into
+ * `.n8n/nodes/node_modules/<name>`, drop dev/peer/optional dependencies, `npm install` the rest
+ * with n8n's flags, and record it in `.n8n/nodes/package.json`.
+ * `--prefer-offline` lets it work without a network once undici is in the npm cache.
+ */
+export async function installPackageTarball(folder: UserFolder, tarball: string): Promise<{ name: string; dir: string; ms: number }> {
+	const started = Date.now();
+	const staging = fs.mkdtempSync(path.join(folder.nodesDir, '.unpack-'));
+	try {
+		const untar = await runCommand('tar', ['-xzf', tarball, '-C', staging, '--strip-components=1'], { timeoutMs: 60_000 });
+		if (untar.code !== 0) throw new Error(`tar failed to unpack ${tarball}:\n${tail(untar.stderr)}`);
+		const manifestPath = path.join(staging, 'package.json');
+		const { devDependencies, peerDependencies, optionalDependencies, ...manifest } = JSON.parse(
+			fs.readFileSync(manifestPath, 'utf8'),
+		) as Record<string, unknown> & { name: string; version: string };
+		void devDependencies;
+		void peerDependencies;
+		void optionalDependencies;
+		fs.writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
+
+		const dir = path.join(folder.nodesDir, 'node_modules', manifest.name);
+		fs.rmSync(dir, { recursive: true, force: true });
+		fs.mkdirSync(path.dirname(dir), { recursive: true });
+		fs.renameSync(staging, dir);
+
+		const npmArgs = [
+			'install',
+			'--audit=false',
+			'--fund=false',
+			'--bin-links=false',
+			'--install-strategy=shallow',
+			'--ignore-scripts=true',
+			'--package-lock=false',
+			'--prefer-offline',
+			'--loglevel=error',
+		];
+		const install = await runCommand(npmCommand(), npmArgs, { cwd: dir, timeoutMs: 300_000 });
+		if (install.code !== 0) throw new Error(`npm install inside ${dir} failed:\n${tail(install.stderr)}`);
+
+		const registryPath = path.join(folder.nodesDir, 'package.json');
+		const registry = JSON.parse(fs.readFileSync(registryPath, 'utf8')) as { dependencies: Record<string, string> };
+		registry.dependencies[manifest.name] = manifest.version;
+		fs.writeFileSync(registryPath, JSON.stringify(registry, null, 2));
+		return { name: manifest.name, dir, ms: Date.now() - started };
+	} finally {
+		fs.rmSync(staging, { recursive: true, force: true });
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Running the n8n CLI
+// ---------------------------------------------------------------------------
+
+export interface N8nContext {
+	install: N8nInstall;
+	folder: UserFolder;
+}
+
+export function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const server = net.createServer();
+		server.unref();
+		server.once('error', reject);
+		server.listen(0, '127.0.0.1', () => {
+			const { port } = server.address() as net.AddressInfo;
+			server.close(() => resolve(port));
+		});
+	});
+}
+
+/**
+ * The environment of every n8n process we start: local only, no telemetry, no calls home.
+ * NODE_ENV is forced to production because n8n skips loading nodes under jest's NODE_ENV=test.
+ */
+export function n8nEnv(folder: UserFolder, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+	const inherited = { ...process.env };
+	// Keep a parent's n8n settings (say, from a developer's shell) from leaking into the sandbox.
+	for (const name of Object.keys(inherited)) {
+		if (name.startsWith('N8N_') || name.startsWith('DB_') || name.startsWith('EXECUTIONS_')) delete inherited[name];
+	}
+	return {
+		...inherited,
+		NODE_ENV: 'production',
+		N8N_USER_FOLDER: folder.root,
+		N8N_LISTEN_ADDRESS: '127.0.0.1',
+		N8N_RUNNERS_BROKER_LISTEN_ADDRESS: '127.0.0.1',
+		DB_TYPE: 'sqlite',
+		N8N_SECURE_COOKIE: 'false',
+		N8N_DIAGNOSTICS_ENABLED: 'false',
+		N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
+		N8N_VERSION_NOTIFICATIONS_WHATS_NEW_ENABLED: 'false',
+		N8N_TEMPLATES_ENABLED: 'false',
+		N8N_PERSONALIZATION_ENABLED: 'false',
+		N8N_DYNAMIC_BANNERS_ENABLED: 'false',
+		N8N_HIRING_BANNER_ENABLED: 'false',
+		N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'true',
+		...extra,
+	};
+}
+
+/** Runs one n8n CLI command in the sandbox (import, execute...). */
+export async function runN8n(
+	ctx: N8nContext,
+	args: string[],
+	options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CommandResult> {
+	const brokerPort = await freePort();
+	const env = n8nEnv(ctx.folder, { N8N_RUNNERS_BROKER_PORT: String(brokerPort), ...options.env });
+	return runCommand(ctx.install.bin, args, { env, cwd: ctx.folder.root, timeoutMs: options.timeoutMs ?? 180_000 });
+}
+
+function assertSucceeded(what: string, result: CommandResult): void {
+	if (result.code === 0) return;
+	throw new Error(`${what} failed (exit ${result.code ?? result.signal}):\n${tail(result.stderr || result.stdout)}`);
+}
+
+export interface CredentialImport {
+	id: string;
+	name: string;
+	type: string;
+	/** Plain values; n8n encrypts them with the instance key on import. */
+	data: Record<string, unknown>;
+}
+
+function writeTempJson(ctx: N8nContext, name: string, value: unknown): string {
+	const file = path.join(ctx.folder.root, name);
+	fs.writeFileSync(file, JSON.stringify(value, null, 2));
+	return file;
+}
+
+export async function importCredentials(ctx: N8nContext, credentials: CredentialImport[]): Promise<CommandResult> {
+	const file = writeTempJson(ctx, 'credentials-import.json', credentials);
+	try {
+		const result = await runN8n(ctx, ['import:credentials', `--input=${file}`]);
+		assertSucceeded('n8n import:credentials', result);
+		return result;
+	} finally {
+		// The file holds API keys in plain text.
+		fs.rmSync(file, { force: true });
+	}
+}
+
+export interface WorkflowFile {
+	id: string;
+	name: string;
+	nodes: unknown[];
+	connections: Record<string, unknown>;
+	settings?: Record<string, unknown>;
+	[key: string]: unknown;
+}
+
+/** Imports all workflows with one CLI start (each start costs seconds). */
+export async function importWorkflows(ctx: N8nContext, workflows: WorkflowFile[]): Promise<CommandResult> {
+	const file = writeTempJson(ctx, 'workflows-import.json', workflows);
+	const result = await runN8n(ctx, ['import:workflow', `--input=${file}`]);
+	assertSucceeded('n8n import:workflow', result);
+	return result;
+}
+
+export function readWorkflowFile(file: string): WorkflowFile {
+	return JSON.parse(fs.readFileSync(file, 'utf8')) as WorkflowFile;
+}
+
+// ---------------------------------------------------------------------------
+// Executing a workflow and reading its result
+// ---------------------------------------------------------------------------
+
+export interface NodeRun {
+	executionStatus?: string;
+	data?: { main?: Array<Array<{ json: Record<string, any>; error?: unknown }> | null> };
+	error?: { message?: string; description?: string; [key: string]: unknown };
+}
+
+/** The part of n8n's IRun that tests read. */
+export interface ExecutionResult {
+	status?: string;
+	finished?: boolean;
+	data: {
+		resultData: {
+			runData: Record<string, NodeRun[]>;
+			error?: { message?: string; description?: string; node?: { name?: string }; [key: string]: unknown };
+			lastNodeExecuted?: string;
+		};
+	};
+}
+
+export interface ExecuteOutcome {
+	/** Undefined only when n8n printed no run at all (it failed before running). */
+	run: ExecutionResult | undefined;
+	command: CommandResult;
+}
+
+/**
+ * n8n 2.x prints the run through its logger (also when it fails), so with N8N_LOG_FORMAT=json
+ * the run is the one log line whose message parses to an object holding data.resultData.
+ */
+export function parseExecutionLog(output: string): ExecutionResult | undefined {
+	for (const line of output.split('\n')) {
+		if (!line.includes('resultData')) continue;
+		const message = jsonMessage(line);
+		if (message === undefined) continue;
+		try {
+			const parsed = JSON.parse(message) as Partial<ExecutionResult>;
+			if (parsed?.data?.resultData) return parsed as ExecutionResult;
+		} catch {
+			// Not the run.
+		}
+	}
+	return undefined;
+}
+
+function jsonMessage(line: string): string | undefined {
+	try {
+		const record = JSON.parse(line.trim()) as { message?: unknown };
+		return typeof record.message === 'string' ? record.message : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+export async function executeWorkflow(ctx: N8nContext, workflowId: string, options: { timeoutMs?: number } = {}): Promise<ExecuteOutcome> {
+	const command = await runN8n(ctx, ['execute', `--id=${workflowId}`, '--rawOutput'], {
+		env: { N8N_LOG_FORMAT: 'json', N8N_LOG_LEVEL: 'info' },
+		timeoutMs: options.timeoutMs,
+	});
+	return { run: parseExecutionLog(`${command.stdout}\n${command.stderr}`), command };
+}
+
+/** The JSON of every item a node put on its first output in its last run. */
+export function nodeOutput(run: ExecutionResult, nodeName: string): Array<Record<string, any>> {
+	const runs = run.data.resultData.runData[nodeName];
+	if (!runs || runs.length === 0) throw new Error(`Node "${nodeName}" did not run; ran: ${Object.keys(run.data.resultData.runData).join(', ')}`);
+	return (runs[runs.length - 1].data?.main?.[0] ?? []).map((item) => item.json);
+}
+
+// ---------------------------------------------------------------------------
+// n8n start: the editor and REST API
+// ---------------------------------------------------------------------------
+
+export interface RunningN8n {
+	url: string;
+	port: number;
+	process: ChildProcess;
+	/** Everything n8n printed so far. */
+	output(): string;
+	stop(): Promise<void>;
+}
+
+export async function startN8n(
+	ctx: N8nContext,
+	options: { port?: number; readyTimeoutMs?: number; env?: Record<string, string>; onOutput?: (chunk: string) => void } = {},
+): Promise<RunningN8n> {
+	const port = options.port ?? (await freePort());
+	const brokerPort = await freePort();
+	const env = n8nEnv(ctx.folder, {
+		N8N_PORT: String(port),
+		N8N_HOST: '127.0.0.1',
+		N8N_EDITOR_BASE_URL: `http://127.0.0.1:${port}`,
+		N8N_RUNNERS_BROKER_PORT: String(brokerPort),
+		...options.env,
+	});
+	// Its own process group: stop() ends the task runner it spawns too.
+	const child = spawn(ctx.install.bin, ['start'], { env, cwd: ctx.folder.root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+	let output = '';
+	const collect = (chunk: Buffer) => {
+		output += chunk.toString('utf8');
+		options.onOutput?.(chunk.toString('utf8'));
+	};
+	child.stdout?.on('data', collect);
+	child.stderr?.on('data', collect);
+	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+	const url = `http://127.0.0.1:${port}`;
+	const running: RunningN8n = {
+		url,
+		port,
+		process: child,
+		output: () => output,
+		stop: async () => {
+			if (child.exitCode !== null || child.signalCode !== null) return;
+			killGroup(child, 'SIGTERM');
+			if (!(await settlesWithin(exited, 15_000))) {
+				killGroup(child, 'SIGKILL');
+				await exited;
+			}
+		},
+	};
+	try {
+		await waitForRest(url, child, options.readyTimeoutMs ?? 120_000);
+	} catch (error) {
+		await running.stop();
+		throw new Error(`${(error as Error).message}\n--- n8n output ---\n${tail(output, 40)}`);
+	}
+	return running;
+}
+
+/** /healthz answers long before the REST API is mounted; a 401 from /rest/login means it is. */
+async function waitForRest(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (Date.now() < deadline) {
+		if (child.exitCode !== null || child.signalCode !== null) {
+			throw new Error(`n8n exited before it was ready (exit ${child.exitCode ?? child.signalCode})`);
+		}
+		try {
+			const response = await fetch(`${url}/rest/login`, { signal: AbortSignal.timeout(2000) });
+			await response.arrayBuffer();
+			if (response.status === 401) return;
+		} catch {
+			// Not listening yet.
+		}
+		await sleep(250);
+	}
+	throw new Error(`n8n did not become ready at ${url} within ${timeoutMs} ms`);
+}
+
+export interface Owner {
+	email: string;
+	password: string;
+	firstName: string;
+	lastName: string;
+}
+
+export const DEMO_OWNER: Owner = {
+	email: 'demo@example.com',
+	password: 'Nebula-demo-1',
+	firstName: 'Demo',
+	lastName: 'Owner',
+};
+
+/** A REST session as the owner. */
+export interface RestSession {
+	url: string;
+	cookie: string;
+	get<T = any>(route: string): Promise<{ status: number; body: T }>;
+	post<T = any>(route: string, body: unknown): Promise<{ status: number; body: T }>;
+}
+
+export async function setupOwner(url: string, owner: Owner = DEMO_OWNER): Promise<RestSession> {
+	const response = await fetch(`${url}/rest/owner/setup`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify(owner),
+	});
+	const text = await response.text();
+	if (response.status !== 200) throw new Error(`Owner setup failed: HTTP ${response.status} ${text.slice(0, 300)}`);
+	return restSession(url, authCookie(response));
+}
+
+export async function login(url: string, owner: Owner = DEMO_OWNER): Promise<RestSession> {
+	const response = await fetch(`${url}/rest/login`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify({ emailOrLdapLoginId: owner.email, password: owner.password }),
+	});
+	const text = await response.text();
+	if (response.status !== 200) throw new Error(`Login failed: HTTP ${response.status} ${text.slice(0, 300)}`);
+	return restSession(url, authCookie(response));
+}
+
+function authCookie(response: Response): string {
+	const cookie = response.headers.getSetCookie().find((value) => value.startsWith('n8n-auth='));
+	if (!cookie) throw new Error('n8n sent no n8n-auth cookie');
+	return cookie.split(';')[0];
+}
+
+function restSession(url: string, cookie: string): RestSession {
+	const call = async (method: string, route: string, body?: unknown) => {
+		const response = await fetch(`${url}${route}`, {
+			method,
+			headers: { cookie, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+			body: body === undefined ? undefined : JSON.stringify(body),
+		});
+		const text = await response.text();
+		let parsed: any = text;
+		try {
+			parsed = JSON.parse(text);
+		} catch {
+			// Leave non-JSON bodies as text.
+		}
+		return { status: response.status, body: parsed };
+	};
+	return {
+		url,
+		cookie,
+		get: (route) => call('GET', route),
+		post: (route, body) => call('POST', route, body),
+	};
+}
+
+export function sleep(ms: number): Promise<void> {
+	return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Whether the promise settles in time; its timer never keeps the process alive afterwards. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+	let timer: NodeJS.Timeout | undefined;
+	const timeout = new Promise<false>((resolve) => {
+		timer = setTimeout(() => resolve(false), ms);
+	});
+	try {
+		return await Promise.race([promise.then(() => true as const), timeout]);
+	} finally {
+		clearTimeout(timer);
+	}
+}
