@@ -1,0 +1,136 @@
+import { buildChatBody, chatEndpointOf, type ChatFormOptions } from '../../nodes/shared/chat/body';
+import { ChatInputError } from '../../nodes/shared/chat/inputError';
+import type { ChatMessage } from '../../nodes/shared/chat/types';
+
+const messages: ChatMessage[] = [{ role: 'user', content: 'Hi' }];
+const build = (options: ChatFormOptions) => buildChatBody({ model: 'm', messages, options });
+
+function failure(run: () => unknown): ChatInputError {
+	try {
+		run();
+	} catch (error) {
+		expect(error).toBeInstanceOf(ChatInputError);
+		return error as ChatInputError;
+	}
+	throw new Error('expected a ChatInputError');
+}
+
+describe('buildChatBody', () => {
+	it('sends only model and messages when no option is set', () => {
+		expect(build({})).toEqual({ model: 'm', messages });
+		// Options that shape delivery or output are not body fields.
+		expect(
+			build({ stream: false, timeout: 5, maxRetries: 1, concurrency: 3, batchDelay: 10, reasoning: 'strip', parseJsonOutput: true, endpoint: 'chatCompletions' }),
+		).toEqual({ model: 'm', messages });
+	});
+
+	it.each<[ChatFormOptions, Record<string, unknown>]>([
+		[{ maxTokens: 100 }, { max_tokens: 100 }],
+		[{ temperature: 0 }, { temperature: 0 }],
+		[{ topP: 0.5 }, { top_p: 0.5 }],
+		[{ stop: 'END, ###,' }, { stop: ['END', '###'] }],
+		[{ stop: ['a', 'b'] }, { stop: ['a', 'b'] }],
+		[{ presencePenalty: -1.5 }, { presence_penalty: -1.5 }],
+		[{ frequencyPenalty: 2 }, { frequency_penalty: 2 }],
+		[{ seed: 7 }, { seed: 7 }],
+		[{ numberOfChoices: 3 }, { n: 3 }],
+		[{ responseFormat: 'text' }, {}],
+		[{ responseFormat: 'json_object' }, { response_format: { type: 'json_object' } }],
+		[{ toolChoice: 'auto' }, { tool_choice: 'auto' }],
+	])('maps %j', (options, fields) => {
+		expect(build(options)).toEqual({ model: 'm', messages, ...fields });
+	});
+
+	it('sends a JSON schema with its name, from an object or text, bare or wrapped', () => {
+		const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
+		expect(build({ responseFormat: 'json_schema', jsonSchema: JSON.stringify(schema) }).response_format).toEqual({
+			type: 'json_schema',
+			json_schema: { name: 'response', schema },
+		});
+		expect(build({ responseFormat: 'json_schema', jsonSchema: schema, jsonSchemaName: 'place' }).response_format).toEqual({
+			type: 'json_schema',
+			json_schema: { name: 'place', schema },
+		});
+		expect(build({ responseFormat: 'json_schema', jsonSchema: { name: 'w', strict: true, schema } }).response_format).toEqual({
+			type: 'json_schema',
+			json_schema: { name: 'w', strict: true, schema },
+		});
+		expect(failure(() => build({ responseFormat: 'json_schema' })).message).toMatch(/JSON Schema option is empty/);
+		expect(failure(() => build({ responseFormat: 'json_schema', jsonSchema: '{nope' })).message).toMatch(/^JSON Schema is not valid JSON/);
+	});
+
+	it('sends tools in the API shape, wrapping bare function definitions', () => {
+		const parameters = { type: 'object', properties: {} };
+		const body = build({
+			tools: JSON.stringify([
+				{ type: 'function', function: { name: 'a', parameters } },
+				{ name: 'b', description: 'B', parameters },
+				{ type: 'function', name: 'c' },
+			]),
+			toolChoice: 'function',
+			toolChoiceFunction: 'b',
+		});
+		expect(body.tools).toEqual([
+			{ type: 'function', function: { name: 'a', parameters } },
+			{ type: 'function', function: { name: 'b', description: 'B', parameters } },
+			{ type: 'function', function: { name: 'c' } },
+		]);
+		expect(body.tool_choice).toEqual({ type: 'function', function: { name: 'b' } });
+		expect(build({ tools: '[]' })).toEqual({ model: 'm', messages });
+	});
+
+	it('rejects tools that are not function definitions and a tool choice without tools', () => {
+		expect(failure(() => build({ tools: '{}' })).message).toBe('Tools must be a JSON array');
+		expect(failure(() => build({ tools: [{ type: 'function', function: {} }] })).message).toBe('Tool at index 0 has no function name');
+		expect(failure(() => build({ tools: [{ name: 'a' }, 'x'] })).message).toBe('Tool at index 1 is not an object');
+		expect(failure(() => build({ toolChoice: 'required' })).message).toMatch(/Tools is empty/);
+		expect(failure(() => build({ tools: [{ name: 'a' }], toolChoice: 'function' })).message).toMatch(/no function name is set/);
+	});
+
+	it('merges Additional Body Fields last, but never the stream fields', () => {
+		expect(build({ temperature: 1, additionalBodyFields: '{"temperature": 0.1, "top_k": 40, "stream": false, "stream_options": {}}' })).toEqual({
+			model: 'm',
+			messages,
+			temperature: 0.1,
+			top_k: 40,
+		});
+		expect(build({ additionalBodyFields: { repetition_penalty: 1.1 } }).repetition_penalty).toBe(1.1);
+		expect(failure(() => build({ additionalBodyFields: '[1]' })).message).toBe('Additional Body Fields must be a JSON object');
+	});
+
+	it('rejects numbers that are not numbers, with the field name', () => {
+		expect(failure(() => build({ temperature: 'hot' })).message).toBe('Temperature must be a number, not "hot"');
+		expect(failure(() => build({ numberOfChoices: 0 })).message).toBe('Number of Choices must be a whole number of at least 1, not 0');
+		expect(build({ maxTokens: '12' }).max_tokens).toBe(12);
+	});
+
+	describe('Prompt Truncate Length', () => {
+		const long: ChatMessage[] = [
+			{ role: 'system', content: 'S' },
+			{ role: 'user', content: 'x'.repeat(400) },
+			{ role: 'assistant', content: 'y'.repeat(400) },
+			{ role: 'user', content: 'last' },
+		];
+
+		it('evicts the earliest messages on the client for Chat Completions', () => {
+			const body = buildChatBody({ model: 'm', messages: long, options: { promptTruncateLength: 120 } });
+			expect(body.messages.map((m) => m.role)).toEqual(['system', 'assistant', 'user']);
+			expect(body.prompt_truncate_len).toBeUndefined();
+		});
+
+		it('also sends prompt_truncate_len for Chat Text', () => {
+			const body = buildChatBody({ model: 'm', messages: long, options: { promptTruncateLength: 120, endpoint: 'chatText' } });
+			expect(body.messages.map((m) => m.role)).toEqual(['system', 'assistant', 'user']);
+			expect(body.prompt_truncate_len).toBe(120);
+		});
+	});
+});
+
+describe('chatEndpointOf', () => {
+	it('maps the Endpoint option to a path', () => {
+		expect(chatEndpointOf({})).toBe('/chat/completions');
+		expect(chatEndpointOf({ endpoint: 'chatCompletions' })).toBe('/chat/completions');
+		expect(chatEndpointOf({ endpoint: 'chatText' })).toBe('/inference/chat_text');
+		expect(failure(() => chatEndpointOf({ endpoint: 'x' })).message).toBe('Unknown endpoint "x"');
+	});
+});
