@@ -60,6 +60,8 @@ describe('parseStopSequences', () => {
 		['END', ['END']],
 		[' ###,END , \n\n ', ['###', 'END']],
 		['a,,b', ['a', 'b']],
+		[['###', ' END ', ''], ['###', 'END']],
+		[42, []],
 	])('%j -> %j', (raw, expected) => {
 		expect(parseStopSequences(raw)).toEqual(expected);
 	});

@@ -25,7 +25,7 @@ export interface TextGenerateOptions {
 	temperature?: number;
 	topP?: number;
 	/** Comma-separated, as the shared Stop Sequences field takes it. */
-	stop?: string;
+	stop?: string | string[];
 	stream?: boolean;
 }
 
@@ -75,11 +75,8 @@ export function buildChatBody(body: TextGenerateBody): ChatRequestBody {
 	};
 }
 
-/** "###, END" -> ['###', 'END']; blanks between commas are dropped. */
-export function parseStopSequences(raw: string | undefined): string[] {
-	if (typeof raw !== 'string') return [];
-	return raw
-		.split(',')
-		.map((sequence) => sequence.trim())
-		.filter((sequence) => sequence !== '');
+/** "###, END" -> ['###', 'END']; blanks between commas are dropped. An expression may give a list. */
+export function parseStopSequences(raw: unknown): string[] {
+	const list = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? raw.split(',') : [];
+	return list.map((sequence) => sequence.trim()).filter((sequence) => sequence !== '');
 }
