@@ -1,0 +1,137 @@
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { completeChat } from '../chat/complete';
+import { policyFromOptions } from '../policy';
+import type { ItemOperation, ItemRun } from '../runner';
+import { requestJson, requestStream, type ApiRequest, type RequestPolicy } from '../transport/client';
+import { NebulaBlockError } from '../transport/errors';
+import { TextStreamAssembler, generationFromChat, readTextReply, type TextGeneration } from './assemble';
+import { buildChatBody, buildTextGenerateBody, type TextGenerateBody, type TextGenerateOptions } from './body';
+import { simplifyGeneration, streamedReply } from './output';
+
+/** Where the prompt goes: seed 003's own endpoint, or chat for services that only offer that. */
+export type TextEndpoint = 'textGenerate' | 'chatCompletions';
+
+export const TEXT_GENERATE_PATH = '/text/generate';
+
+/** One answer and the item Simplify Output off shows for it. */
+interface Answer {
+	generation: TextGeneration;
+	raw: IDataObject;
+}
+
+/** The Text Generate node's work for one item: read the form, ask the service, shape the item. */
+export const textGenerateOperation: ItemOperation = async (context, run) => {
+	const { itemIndex } = run;
+	const model = readModel(context, itemIndex);
+	const prompt = readPrompt(context, itemIndex);
+	const endpoint = context.getNodeParameter('endpoint', itemIndex, 'textGenerate') as TextEndpoint;
+	const simplify = context.getNodeParameter('simplify', itemIndex, true) as boolean;
+	const options = context.getNodeParameter('options', itemIndex, {}) as IDataObject;
+
+	const body = buildTextGenerateBody({ model, prompt, options: options as TextGenerateOptions });
+	const policy = policyFromOptions(options, run.signal);
+	const answer =
+		endpoint === 'chatCompletions' ? await viaChat(run, body, policy) : await viaTextGenerate(run, body, policy);
+	return [simplify ? simplifyGeneration(answer.generation, model) : answer.raw];
+};
+
+function readModel(context: IExecuteFunctions, itemIndex: number): string {
+	const model = context.getNodeParameter('model', itemIndex, '', { extractValue: true });
+	if (typeof model === 'string' && model.trim() !== '') return model.trim();
+	throw new NodeOperationError(context.getNode(), 'No model selected', {
+		itemIndex,
+		description: `Item ${itemIndex} has no Model: pick one from the list, or switch to "By ID" and type a model ID, e.g. meta-llama/Llama-3.3-70B-Instruct.`,
+	});
+}
+
+function readPrompt(context: IExecuteFunctions, itemIndex: number): string {
+	const value = context.getNodeParameter('prompt', itemIndex, '') as unknown;
+	// An expression may yield a number or boolean; text is what the service takes.
+	const prompt = typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
+	if (typeof prompt !== 'string') {
+		throw new NodeOperationError(context.getNode(), 'The prompt is not text', {
+			itemIndex,
+			description: `The Prompt of item ${itemIndex} is ${Array.isArray(value) ? 'a list' : 'an object'}: make its expression return text, e.g. {{ JSON.stringify($json.data) }}.`,
+		});
+	}
+	if (prompt.trim() === '') {
+		throw new NodeOperationError(context.getNode(), 'The prompt is empty', {
+			itemIndex,
+			description: `The Prompt of item ${itemIndex} is empty: type a prompt, or check that its expression returns text for this item.`,
+		});
+	}
+	return prompt;
+}
+
+async function viaTextGenerate(run: ItemRun, body: TextGenerateBody, policy: RequestPolicy): Promise<Answer> {
+	const apiRequest: ApiRequest = {
+		method: 'POST',
+		path: TEXT_GENERATE_PATH,
+		baseUrl: run.connection.textGenerateUrl,
+		body,
+	};
+	try {
+		if (!body.stream) {
+			const response = await requestJson(run.connection, apiRequest, policy);
+			return { generation: readTextReply(response.body, response.requestId), raw: response.body as IDataObject };
+		}
+		const assembler = new TextStreamAssembler();
+		const response = await requestStream(run.connection, apiRequest, policy, (event) => {
+			const text = assembler.push(event);
+			if (text !== '') run.onDelta?.(text);
+		});
+		if (response.kind === 'json') {
+			// The service ignored `stream: true`: the whole answer is one delta.
+			const generation = readTextReply(response.body, response.requestId);
+			if (generation.text !== '') run.onDelta?.(generation.text);
+			return { generation, raw: response.body as IDataObject };
+		}
+		const generation = assembler.finish(response.requestId);
+		return { generation, raw: streamedReply(generation) };
+	} catch (error) {
+		throw endpointMissing(error) ? new TextGenerateNotFound(error) : error;
+	}
+}
+
+async function viaChat(run: ItemRun, body: TextGenerateBody, policy: RequestPolicy): Promise<Answer> {
+	const completion = await completeChat({
+		connection: run.connection,
+		endpoint: '/chat/completions',
+		body: buildChatBody(body),
+		stream: body.stream,
+		policy,
+		onDelta: run.onDelta,
+	});
+	return { generation: generationFromChat(completion), raw: completion as IDataObject };
+}
+
+/**
+ * A 404 from /text/generate that is not about the model means the endpoint is not there: the
+ * service (or proxy) only speaks chat. An unknown model answers 404 with `model_not_found`,
+ * whose own hint already says the right thing.
+ */
+function endpointMissing(error: unknown): error is NebulaBlockError {
+	return error instanceof NebulaBlockError && error.status === 404 && error.code?.toLowerCase() !== 'model_not_found';
+}
+
+/** The same failure, with a hint that names the way out (errors.ts turns it into the node error). */
+class TextGenerateNotFound extends NebulaBlockError {
+	override readonly hint =
+		'The Text Generate endpoint was not found at the Text Generate URL. If your service only offers chat, set Endpoint to "Chat Completions"; otherwise check the Text Generate URL in the credential.';
+
+	constructor(original: NebulaBlockError) {
+		super({
+			kind: original.kind,
+			message: original.message,
+			status: original.status,
+			code: original.code,
+			type: original.type,
+			requestId: original.requestId,
+			details: original.details,
+			retryAfterMs: original.retryAfterMs,
+			cause: original,
+		});
+	}
+}
