@@ -1,0 +1,88 @@
+import { requestJson, requestStream, type Connection, type RequestPolicy } from '../transport/client';
+import { NebulaBlockError, redact } from '../transport/errors';
+import { ChatAssembler } from './assemble';
+import type { ChatCompletion, ChatEndpoint, ChatRequestBody } from './types';
+
+export type { ChatCompletion, ChatEndpoint, ChatRequestBody } from './types';
+
+export interface CompleteChatArgs {
+	connection: Connection;
+	/** Default `/chat/completions`. */
+	endpoint?: ChatEndpoint;
+	/** The form's body. Any `stream` or `stream_options` in it is replaced by what `stream` says. */
+	body: ChatRequestBody;
+	stream: boolean;
+	policy: RequestPolicy;
+	/** Called with each content delta of the first choice as it arrives (never with reasoning fields). */
+	onDelta?: (text: string) => void;
+}
+
+/**
+ * Runs one chat request and returns the completion. Streamed or not, the result has the same
+ * type and, for the same answer, the same content: a stream is assembled into the
+ * `chat.completion` the plain request would have returned, with usage from the last chunk.
+ */
+export async function completeChat(args: CompleteChatArgs): Promise<ChatCompletion> {
+	const path = args.endpoint ?? '/chat/completions';
+	const body: ChatRequestBody = { ...args.body };
+	delete body.stream;
+	delete body.stream_options;
+	if (!args.stream) {
+		const response = await requestJson(args.connection, { method: 'POST', path, body }, args.policy);
+		return asCompletion(response.body, response.requestId, args.connection);
+	}
+
+	const assembler = new ChatAssembler();
+	const onDelta = args.onDelta;
+	const response = await requestStream(
+		args.connection,
+		{ method: 'POST', path, body: { ...body, stream: true, stream_options: { include_usage: true } } },
+		args.policy,
+		(payload) => {
+			const deltas = assembler.push(payload);
+			if (!onDelta) return;
+			// With n > 1 the choices interleave; a live view shows the first one only.
+			for (const delta of deltas) if (delta.index === 0) onDelta(delta.text);
+		},
+	);
+	if (response.kind === 'json') return asCompletion(response.body, response.requestId, args.connection);
+	if (!response.sawDone && !assembler.finished) {
+		throw new NebulaBlockError({
+			kind: 'truncated',
+			message:
+				assembler.chunks === 0
+					? 'The stream ended before the service sent any part of the answer'
+					: 'The stream ended before the answer was complete (no finish reason and no [DONE])',
+			requestId: response.requestId,
+		});
+	}
+	const completion = assembler.completion();
+	if (completion.choices.length === 0) {
+		throw new NebulaBlockError({
+			kind: 'invalidResponse',
+			message: 'The stream ended without any answer (no choices)',
+			requestId: response.requestId,
+		});
+	}
+	return completion;
+}
+
+/** Checks that a JSON reply is a chat completion before anything reads it as one. */
+function asCompletion(body: unknown, requestId: string | undefined, connection: Connection): ChatCompletion {
+	const choices = isObject(body) ? body.choices : undefined;
+	if (!Array.isArray(choices) || choices.length === 0 || !choices.every((choice) => isObject(choice) && isObject(choice.message))) {
+		throw new NebulaBlockError({
+			kind: 'invalidResponse',
+			message: redact(
+				`The service sent a reply that is not a chat completion: ${JSON.stringify(body).slice(0, 200)}`,
+				[connection.apiKey],
+			),
+			requestId,
+		});
+	}
+	return body as ChatCompletion;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,91 @@
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { policyFromOptions } from '../policy';
+import type { ItemOperation, ItemRun } from '../runner';
+import { buildChatBody, chatEndpointOf, type ChatFormOptions } from './body';
+import { completeChat } from './complete';
+import { ChatInputError } from './inputError';
+import { assertConversation, messagesFromForm, messagesFromJson, withSystemMessage, type DefinedMessage } from './messages';
+import { rawCompletion, simplifyCompletion } from './output';
+import { REASONING_MODES, ThinkFilter, type ReasoningMode } from './reasoning';
+import type { ChatMessage } from './types';
+
+/**
+ * The Chat Completion node's work for one item: read the form, check it, build the body,
+ * run the request (streamed or not) and shape the answer. Several choices give several results.
+ */
+export const chatOperation: ItemOperation = async (context, run) => {
+	const { itemIndex } = run;
+	try {
+		const options = context.getNodeParameter('options', itemIndex, {}) as ChatFormOptions & IDataObject;
+		const model = readModel(context, itemIndex);
+		const messages = readMessages(context, itemIndex);
+		const body = buildChatBody({ model, messages, options });
+		const simplify = context.getNodeParameter('simplify', itemIndex, true) as boolean;
+		const reasoning = readReasoningMode(options.reasoning);
+		const live = liveDeltas(run, reasoning);
+		const completion = await completeChat({
+			connection: run.connection,
+			endpoint: chatEndpointOf(options),
+			body,
+			stream: options.stream !== false,
+			policy: policyFromOptions(options, run.signal),
+			onDelta: live?.push,
+		});
+		live?.finish();
+		if (!simplify) return rawCompletion(completion);
+		return simplifyCompletion(completion, { reasoning, parseJson: options.parseJsonOutput === true });
+	} catch (error) {
+		if (error instanceof ChatInputError) {
+			throw new NodeOperationError(context.getNode(), error.message, { itemIndex, description: error.description });
+		}
+		throw error;
+	}
+};
+
+function readModel(context: IExecuteFunctions, itemIndex: number): string {
+	const model = String(context.getNodeParameter('model', itemIndex, '', { extractValue: true }) ?? '').trim();
+	if (model === '') {
+		throw new ChatInputError('No model is selected', 'Pick a model from the list, or choose "By ID" and type one, e.g. meta-llama/Llama-3.3-70B-Instruct.');
+	}
+	return model;
+}
+
+function readMessages(context: IExecuteFunctions, itemIndex: number): ChatMessage[] {
+	const source = context.getNodeParameter('messagesSource', itemIndex, 'define') as string;
+	let messages: ChatMessage[];
+	if (source === 'json') {
+		messages = messagesFromJson(context.getNodeParameter('messagesJson', itemIndex, '[]'));
+	} else {
+		const collection = context.getNodeParameter('messages', itemIndex, {}) as { values?: DefinedMessage[] };
+		messages = messagesFromForm(collection.values ?? []);
+	}
+	messages = withSystemMessage(messages, context.getNodeParameter('systemMessage', itemIndex, ''));
+	assertConversation(messages);
+	return messages;
+}
+
+function readReasoningMode(value: unknown): ReasoningMode {
+	if (value === undefined || value === '') return 'separate';
+	if (REASONING_MODES.includes(value as ReasoningMode)) return value as ReasoningMode;
+	throw new ChatInputError(`Unknown reasoning mode ${JSON.stringify(value)}`, `Reasoning must be one of: ${REASONING_MODES.join(', ')}.`);
+}
+
+interface LiveDeltas {
+	push: (text: string) => void;
+	/** Sends what was held back in case it began a tag. */
+	finish: () => void;
+}
+
+/** A chat that shows the answer live must not show the thinking the result leaves out. */
+function liveDeltas(run: ItemRun, reasoning: ReasoningMode): LiveDeltas | undefined {
+	const onDelta = run.onDelta;
+	if (!onDelta) return undefined;
+	if (reasoning === 'inline') return { push: onDelta, finish: () => undefined };
+	const filter = new ThinkFilter();
+	const send = (text: string) => {
+		if (text !== '') onDelta(text);
+	};
+	return { push: (text) => send(filter.push(text)), finish: () => send(filter.flush()) };
+}
