@@ -196,7 +196,8 @@ describe('service errors', () => {
 		const key = fake.newKey(code);
 		const details = { prompt: `problem for ${code}` };
 		fake.script(key, { kind: 'status', status, body: envelope(code, `Message for ${code}`, details) });
-		const { error, items, requests } = await run({ key, options: { maxRetries: 0 } });
+		const { error, items, requests, result } = await run({ key, options: { maxRetries: 0 } });
+		expect(result.logs.join('\n')).not.toContain(key);
 		expect(items).toEqual([]);
 		expect(requests).toHaveLength(1);
 		expect(error).toBeInstanceOf(NodeApiError);
