@@ -48,12 +48,13 @@ export async function runItems(context: IExecuteFunctions, operation: ItemOperat
 			results[itemIndex] = outputs.map((json) => ({ json, pairedItem: { item: itemIndex } }));
 		} catch (caught) {
 			const error = toNodeError(context.getNode(), caught, itemIndex);
-			if (streaming) context.sendChunk('error', itemIndex, error.message);
 			if (!continueOnFail) {
 				stop.abort();
 				throw error;
 			}
-			results[itemIndex] = [{ json: errorJson(error), error: error as never, pairedItem: { item: itemIndex } }];
+			// n8n sends its own error chunk when the node throws; a continued item needs ours.
+			if (streaming) context.sendChunk('error', itemIndex, error.message);
+			results[itemIndex] = [{ json: { error: error.message }, error: error as never, pairedItem: { item: itemIndex } }];
 		} finally {
 			if (streaming) context.sendChunk('end', itemIndex);
 		}
@@ -62,15 +63,6 @@ export async function runItems(context: IExecuteFunctions, operation: ItemOperat
 	if (batchDelayMs > 0) await runInBatches(items.length, concurrency, batchDelayMs, runOne, signal);
 	else await runPooled(items.length, concurrency, runOne);
 	return [results.flat()];
-}
-
-function errorJson(error: Error): IDataObject {
-	const json: IDataObject = { error: error.message };
-	const description = (error as { description?: unknown }).description;
-	if (typeof description === 'string' && description !== '') json.description = description;
-	const httpCode = (error as { httpCode?: unknown }).httpCode;
-	if (typeof httpCode === 'string') json.httpCode = httpCode;
-	return json;
 }
 
 /** A sliding window: a new item starts as soon as any finishes, so one slow answer holds up nothing. */

@@ -5,7 +5,6 @@ import { completeChat } from '../chat/complete';
 import { policyFromOptions } from '../policy';
 import type { ItemOperation, ItemRun } from '../runner';
 import { requestJson, requestStream, type ApiRequest, type RequestPolicy } from '../transport/client';
-import { NebulaBlockError } from '../transport/errors';
 import { TextStreamAssembler, generationFromChat, readTextReply, type TextGeneration } from './assemble';
 import { buildChatBody, buildTextGenerateBody, type TextGenerateBody, type TextGenerateOptions } from './body';
 import { simplifyGeneration, streamedReply } from './output';
@@ -72,27 +71,23 @@ async function viaTextGenerate(run: ItemRun, body: TextGenerateBody, policy: Req
 		baseUrl: run.connection.textGenerateUrl,
 		body,
 	};
-	try {
-		if (!body.stream) {
-			const response = await requestJson(run.connection, apiRequest, policy);
-			return { generation: readTextReply(response.body, response.requestId), raw: response.body as IDataObject };
-		}
-		const assembler = new TextStreamAssembler();
-		const response = await requestStream(run.connection, apiRequest, policy, (event) => {
-			const text = assembler.push(event);
-			if (text !== '') run.onDelta?.(text);
-		});
-		if (response.kind === 'json') {
-			// The service ignored `stream: true`: the whole answer is one delta.
-			const generation = readTextReply(response.body, response.requestId);
-			if (generation.text !== '') run.onDelta?.(generation.text);
-			return { generation, raw: response.body as IDataObject };
-		}
-		const generation = assembler.finish(response.requestId);
-		return { generation, raw: streamedReply(generation) };
-	} catch (error) {
-		throw endpointMissing(error) ? new TextGenerateNotFound(error) : error;
+	if (!body.stream) {
+		const response = await requestJson(run.connection, apiRequest, policy);
+		return { generation: readTextReply(response.body, response.requestId), raw: response.body as IDataObject };
 	}
+	const assembler = new TextStreamAssembler();
+	const response = await requestStream(run.connection, apiRequest, policy, (event) => {
+		const text = assembler.push(event);
+		if (text !== '') run.onDelta?.(text);
+	});
+	if (response.kind === 'json') {
+		// The service ignored `stream: true`: the whole answer is one delta.
+		const generation = readTextReply(response.body, response.requestId);
+		if (generation.text !== '') run.onDelta?.(generation.text);
+		return { generation, raw: response.body as IDataObject };
+	}
+	const generation = assembler.finish(response.requestId);
+	return { generation, raw: streamedReply(generation) };
 }
 
 async function viaChat(run: ItemRun, body: TextGenerateBody, policy: RequestPolicy): Promise<Answer> {
@@ -105,33 +100,4 @@ async function viaChat(run: ItemRun, body: TextGenerateBody, policy: RequestPoli
 		onDelta: run.onDelta,
 	});
 	return { generation: generationFromChat(completion), raw: completion as IDataObject };
-}
-
-/**
- * A 404 from /text/generate that is not about the model means the endpoint is not there: the
- * service (or proxy) only speaks chat. An unknown model answers 404 with `model_not_found`,
- * whose own hint already says the right thing.
- */
-function endpointMissing(error: unknown): error is NebulaBlockError {
-	return error instanceof NebulaBlockError && error.status === 404 && error.code?.toLowerCase() !== 'model_not_found';
-}
-
-/** The same failure, with a hint that names the way out (errors.ts turns it into the node error). */
-class TextGenerateNotFound extends NebulaBlockError {
-	override readonly hint =
-		'The Text Generate endpoint was not found at the Text Generate URL. If your service only offers chat, set Endpoint to "Chat Completions"; otherwise check the Text Generate URL in the credential.';
-
-	constructor(original: NebulaBlockError) {
-		super({
-			kind: original.kind,
-			message: original.message,
-			status: original.status,
-			code: original.code,
-			type: original.type,
-			requestId: original.requestId,
-			details: original.details,
-			retryAfterMs: original.retryAfterMs,
-			cause: original,
-		});
-	}
 }

@@ -74,7 +74,7 @@ export async function requestJson<T = unknown>(
 	return await withRetries(connection, policy, async (deadline) => {
 		const response = await send(connection, apiRequest, policy, deadline.signal, false);
 		const body = await readJsonBody(response, connection);
-		if (readServiceError(body)) throw failureFor(response, body, connection);
+		if (readServiceError(body)) throw failureFor(response, body, connection, apiRequest);
 		await connectionReleased();
 		return { status: response.statusCode, body: body as T, requestId: requestIdOf(response) };
 	});
@@ -102,7 +102,7 @@ export async function requestStream(
 		const contentType = headerValue(response.headers['content-type']) ?? '';
 		if (!contentType.includes('text/event-stream')) {
 			const body = await readJsonBody(response, connection);
-			if (readServiceError(body)) throw failureFor(response, body, connection);
+			if (readServiceError(body)) throw failureFor(response, body, connection, apiRequest);
 			return { kind: 'json', body, requestId };
 		}
 		const { sawDone } = await consumeEventStream(response.body, onPayload, {
@@ -181,7 +181,7 @@ async function send(
 	});
 	if (response.statusCode >= 400) {
 		const body = await readErrorBody(response);
-		throw failureFor(response, body, connection);
+		throw failureFor(response, body, connection, apiRequest);
 	}
 	return response;
 }
@@ -198,12 +198,18 @@ function joinUrl(baseUrl: string, path: string): string {
 	return `${baseUrl.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
 }
 
-function failureFor(response: Dispatcher.ResponseData, body: unknown, connection: Connection): NebulaBlockError {
+function failureFor(
+	response: Dispatcher.ResponseData,
+	body: unknown,
+	connection: Connection,
+	apiRequest: ApiRequest,
+): NebulaBlockError {
 	return httpFailure({
 		status: response.statusCode,
 		body,
 		requestId: requestIdOf(response),
 		retryAfterMs: retryAfterMs(response.headers),
+		path: apiRequest.path,
 		secrets: [connection.apiKey],
 	});
 }

@@ -20,6 +20,8 @@ export interface FailureInit {
 	requestId?: string;
 	details?: unknown;
 	retryAfterMs?: number;
+	/** The request path, for hints that depend on the endpoint. */
+	path?: string;
 	cause?: unknown;
 }
 
@@ -84,9 +86,14 @@ const KIND_HINTS: Partial<Record<FailureKind, string>> = {
 	aborted: 'The execution was stopped.',
 };
 
+const TEXT_GENERATE_MISSING_HINT =
+	'The Text Generate endpoint was not found at the Text Generate URL. If your service only offers chat, set Endpoint to "Chat Completions"; otherwise check the Text Generate URL in the credential.';
+
 function hintFor(init: FailureInit): string | undefined {
 	const code = init.code?.toLowerCase();
 	if (code && CODE_HINTS[code]) return CODE_HINTS[code];
+	// A 404 that is not about the model means the service (or its proxy) only speaks chat.
+	if (init.status === 404 && init.path?.endsWith('/text/generate')) return TEXT_GENERATE_MISSING_HINT;
 	if (init.status !== undefined) {
 		if (STATUS_HINTS[init.status]) return STATUS_HINTS[init.status];
 		if (init.status >= 500) return 'The service had a problem: try again later, or raise Max Retries.';
@@ -172,6 +179,7 @@ export interface HttpFailureInput {
 	body: unknown; // parsed JSON, or the raw text when it was not JSON
 	requestId?: string;
 	retryAfterMs?: number;
+	path?: string;
 	secrets: ReadonlyArray<string | undefined>;
 }
 
@@ -191,6 +199,7 @@ export function httpFailure(input: HttpFailureInput): NebulaBlockError {
 		details: redactDetails(service?.details, input.secrets),
 		requestId: input.requestId,
 		retryAfterMs: input.retryAfterMs,
+		path: input.path,
 	});
 }
 
