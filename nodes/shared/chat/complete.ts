@@ -45,7 +45,13 @@ export async function completeChat(args: CompleteChatArgs): Promise<ChatCompleti
 			for (const delta of deltas) if (delta.index === 0) onDelta(delta.text);
 		},
 	);
-	if (response.kind === 'json') return asCompletion(response.body, response.requestId, args.connection);
+	if (response.kind === 'json') {
+		// The server ignored `stream: true`: a live view still gets the answer, in one piece.
+		const completion = asCompletion(response.body, response.requestId, args.connection);
+		const text = completion.choices.find((choice) => choice.index === 0)?.message.content;
+		if (onDelta && typeof text === 'string' && text !== '') onDelta(text);
+		return completion;
+	}
 	if (!response.sawDone && !assembler.finished) {
 		throw new NebulaBlockError({
 			kind: 'truncated',
