@@ -416,18 +416,29 @@ describe('items and concurrency', () => {
 		const key = fake.newKey('concurrency');
 		// Steps go to requests in arrival order: whichever arrives first answers last.
 		const script: Step[] = [
-			{ kind: 'delayHeaders', ms: 600 },
-			{ kind: 'delayHeaders', ms: 300 },
+			{ kind: 'delayHeaders', ms: 800 },
+			{ kind: 'delayHeaders', ms: 400 },
 			{ kind: 'delayHeaders', ms: 0 },
 		];
 		const questions = ['first', 'second', 'third'];
-		const started = Date.now();
-		const { items, error } = await run({ key, script, inputItems: questions.map((question) => ({ question })), options: { concurrency: 3 } });
-		const elapsed = Date.now() - started;
+		const finished: number[] = [];
+		const { items, error, requests } = await run({
+			key,
+			script,
+			inputItems: questions.map((question) => ({ question })),
+			options: { concurrency: 3 },
+			onChunk: (chunk) => {
+				if (chunk.type === 'end') finished.push(chunk.metadata.itemIndex);
+			},
+		});
 		expect(error).toBeUndefined();
 		expect(fake.maxInFlight(key)).toBe(3);
-		// Run one after the other the delays would add up to 900 ms.
-		expect(elapsed).toBeLessThan(900);
+		// All three were sent before the first answer (400 ms at the earliest) came back.
+		const arrivals = requests.map((request) => request.at);
+		expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeLessThan(400);
+		const arrived = requests.map((request) => questions.indexOf(request.body.messages[0].content));
+		expect([...arrived].sort()).toEqual([0, 1, 2]);
+		expect(finished).toEqual([...arrived].reverse());
 		expect(items.map((item) => item.json.content)).toEqual(questions.map((question) => `Echo: ${question}`));
 		expect(items.map((item) => item.pairedItem)).toEqual([0, 1, 2].map((item) => ({ item })));
 	});
