@@ -42,6 +42,22 @@ interface RunOptions {
 	onOutput?: (chunk: string) => void;
 }
 
+/**
+ * Every process group this module started and that is still running. Children are detached
+ * (their own group), so a terminal's Ctrl-C reaches only us: `stopStartedProcesses` ends them.
+ */
+const liveChildren = new Set<ChildProcess>();
+
+function track(child: ChildProcess): void {
+	liveChildren.add(child);
+	child.once('exit', () => liveChildren.delete(child));
+}
+
+/** Ends every process this module started (and their children), for signal handlers. */
+export function stopStartedProcesses(signal: NodeJS.Signals = 'SIGTERM'): void {
+	for (const child of liveChildren) killGroup(child, signal);
+}
+
 /** Runs a command to its end. Its process group is killed on timeout, so no grandchild outlives it. */
 export function runCommand(command: string, args: string[], options: RunOptions = {}): Promise<CommandResult> {
 	const started = Date.now();
@@ -52,6 +68,7 @@ export function runCommand(command: string, args: string[], options: RunOptions 
 			stdio: ['ignore', 'pipe', 'pipe'],
 			detached: true,
 		});
+		track(child);
 		let stdout = '';
 		let stderr = '';
 		child.stdout.on('data', (chunk: Buffer) => {
@@ -309,6 +326,20 @@ export async function installPackageTarball(folder: UserFolder, tarball: string)
 	}
 }
 
+/**
+ * n8n plus a fresh user folder with this package installed from its `npm pack` tarball:
+ * what a user gets after installing the community package. The package must be built.
+ */
+export async function prepareSandbox(options: { log?: Log; parent?: string } = {}): Promise<N8nContext & { tarball: string }> {
+	const log = options.log ?? silent;
+	const install = await ensureN8n({ log });
+	const folder = createUserFolder({ parent: options.parent });
+	const tarball = await packPackage({ destDir: path.join(folder.root, 'pack') });
+	const installed = await installPackageTarball(folder, tarball);
+	log(`Installed ${path.basename(tarball)} into ${installed.dir} (${installed.ms} ms)`);
+	return { install, folder, tarball };
+}
+
 // ---------------------------------------------------------------------------
 // Running the n8n CLI
 // ---------------------------------------------------------------------------
@@ -423,13 +454,48 @@ export function readWorkflowFile(file: string): WorkflowFile {
 	return JSON.parse(fs.readFileSync(file, 'utf8')) as WorkflowFile;
 }
 
+/** Every `*.json` workflow in a folder, by file name. */
+export function readWorkflowFolder(dir: string): WorkflowFile[] {
+	return fs
+		.readdirSync(dir)
+		.filter((name) => name.endsWith('.json'))
+		.sort()
+		.map((name) => readWorkflowFile(path.join(dir, name)));
+}
+
+export const EXAMPLES_DIR = path.join(REPO_ROOT, 'examples');
+
+// ---------------------------------------------------------------------------
+// The credentials the example workflows refer to (by id and name)
+// ---------------------------------------------------------------------------
+
+export const NEBULA_CREDENTIAL_TYPE = 'nebulaBlockApi';
+export const EXAMPLE_CREDENTIAL = { id: 'nebulaBlockAcct01', name: 'Nebula Block account' } as const;
+
+export interface NebulaEndpoints {
+	apiKey: string;
+	/** Chat completions and models, e.g. https://inference.nebulablock.com/v1 */
+	baseUrl: string;
+	/** /text/generate, e.g. https://api.inference.nebulablock.com/v1 */
+	textGenerateUrl: string;
+}
+
+export function exampleCredential(endpoints: NebulaEndpoints): CredentialImport {
+	return {
+		...EXAMPLE_CREDENTIAL,
+		type: NEBULA_CREDENTIAL_TYPE,
+		data: { apiKey: endpoints.apiKey, baseUrl: endpoints.baseUrl, textGenerateUrl: endpoints.textGenerateUrl },
+	};
+}
+
 // ---------------------------------------------------------------------------
 // Executing a workflow and reading its result
 // ---------------------------------------------------------------------------
 
 export interface NodeRun {
 	executionStatus?: string;
-	data?: { main?: Array<Array<{ json: Record<string, any>; error?: unknown }> | null> };
+	/** By connection type: 'main', or 'ai_tool', 'ai_languageModel'... for sub-nodes. */
+	data?: Record<string, Array<Array<{ json: Record<string, any>; error?: unknown }> | null>>;
 	error?: { message?: string; description?: string; [key: string]: unknown };
 }
 
@@ -488,11 +554,19 @@ export async function executeWorkflow(ctx: N8nContext, workflowId: string, optio
 	return { run: parseExecutionLog(`${command.stdout}\n${command.stderr}`), command };
 }
 
-/** The JSON of every item a node put on its first output in its last run. */
-export function nodeOutput(run: ExecutionResult, nodeName: string): Array<Record<string, any>> {
+/**
+ * The JSON of every item a node put on its first output in its last run. Sub-nodes report on
+ * their AI connection instead of main, e.g. 'ai_tool' for a node used as a tool.
+ */
+export function nodeOutput(run: ExecutionResult, nodeName: string, connectionType = 'main'): Array<Record<string, any>> {
 	const runs = run.data.resultData.runData[nodeName];
 	if (!runs || runs.length === 0) throw new Error(`Node "${nodeName}" did not run; ran: ${Object.keys(run.data.resultData.runData).join(', ')}`);
-	return (runs[runs.length - 1].data?.main?.[0] ?? []).map((item) => item.json);
+	return (runs[runs.length - 1].data?.[connectionType]?.[0] ?? []).map((item) => item.json);
+}
+
+/** How many times a node ran in the execution (a tool or a model runs once per call). */
+export function runCount(run: ExecutionResult, nodeName: string): number {
+	return run.data.resultData.runData[nodeName]?.length ?? 0;
 }
 
 // ---------------------------------------------------------------------------
@@ -523,6 +597,7 @@ export async function startN8n(
 	});
 	// Its own process group: stop() ends the task runner it spawns too.
 	const child = spawn(ctx.install.bin, ['start'], { env, cwd: ctx.folder.root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+	track(child);
 	let output = '';
 	const collect = (chunk: Buffer) => {
 		output += chunk.toString('utf8');

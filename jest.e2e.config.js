@@ -1,0 +1,15 @@
+/**
+ * End-to-end tests in a real n8n (`npm run test:e2e`), kept apart from `npm test`:
+ * the files end in `.e2e.ts`, which the unit config's `*.test.ts` pattern never picks up.
+ * @type {import('jest').Config}
+ */
+module.exports = {
+	testEnvironment: 'node',
+	roots: ['<rootDir>/test/e2e'],
+	testMatch: ['**/*.e2e.ts'],
+	transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', isolatedModules: true }] },
+	// The first run on a fresh clone installs n8n (about 5 minutes) inside beforeAll.
+	testTimeout: 20 * 60_000,
+	// One n8n at a time: each CLI start takes seconds of CPU, and the machines have 2 cores.
+	maxWorkers: 1,
+};

@@ -1,0 +1,258 @@
+/**
+ * The packed package inside a real n8n 2.8.4, installed like a community package, talking HTTP
+ * to the fake Nebula Block server. Workflows run through the n8n CLI (`execute --id`); the
+ * editor's REST API is checked with `n8n start`. Run with `npm run test:e2e`.
+ */
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+
+import * as rt from '../../scripts/n8n-runtime';
+import { startFakeNebula, type FakeNebula, type RecordedRequest } from '../support/fake-nebula';
+
+const FIXTURES_DIR = path.join(__dirname, 'workflows');
+const CHAT_TYPE = 'n8n-nodes-nebula-block.nebulaBlockChat';
+const TEXT_TYPE = 'n8n-nodes-nebula-block.nebulaBlockTextGenerate';
+
+/** Looks like a real key, so a leak would be a recognisable string. */
+const WRONG_KEY = `nb-live-${randomBytes(12).toString('hex')}`;
+const WRONG_KEY_CREDENTIAL = { id: 'nebulaWrongKey01', name: 'Nebula Block (wrong key)' };
+
+let ctx: rt.N8nContext;
+let fake: FakeNebula;
+let exampleKey: string;
+const timings: string[] = [];
+
+async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
+	const started = Date.now();
+	try {
+		return await work();
+	} finally {
+		timings.push(`${label}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+	}
+}
+
+async function execute(workflowId: string): Promise<{ run: rt.ExecutionResult; outcome: rt.ExecuteOutcome }> {
+	const outcome = await timed(`execute ${workflowId}`, () => rt.executeWorkflow(ctx, workflowId));
+	if (!outcome.run) {
+		throw new Error(
+			`n8n printed no run for ${workflowId} (exit ${outcome.command.code}):\n${outcome.command.stdout.slice(-3000)}\n${outcome.command.stderr.slice(-3000)}`,
+		);
+	}
+	return { run: outcome.run, outcome };
+}
+
+/** The chat/text requests the fake got for one key whose body mentions the marker text. */
+function requestsMentioning(key: string, marker: string): RecordedRequest[] {
+	return fake.requests(key).filter((request) => JSON.stringify(request.body ?? '').includes(marker));
+}
+
+function workflowError(run: rt.ExecutionResult) {
+	const error = run.data.resultData.error;
+	if (!error) throw new Error('The workflow did not fail');
+	return error;
+}
+
+beforeAll(async () => {
+	const sandbox = await timed('install n8n if needed, pack, install the package', () =>
+		rt.prepareSandbox({ log: (line) => process.stdout.write(`${line}\n`) }),
+	);
+	ctx = sandbox;
+	fake = await startFakeNebula();
+	exampleKey = fake.newKey('examples');
+	const endpoints = { apiKey: exampleKey, baseUrl: fake.url, textGenerateUrl: fake.url };
+	await timed('import credentials', () =>
+		rt.importCredentials(ctx, [
+			rt.exampleCredential(endpoints),
+			{ ...WRONG_KEY_CREDENTIAL, type: rt.NEBULA_CREDENTIAL_TYPE, data: { ...endpoints, apiKey: WRONG_KEY } },
+		]),
+	);
+	const workflows = [...rt.readWorkflowFolder(rt.EXAMPLES_DIR), ...rt.readWorkflowFolder(FIXTURES_DIR)];
+	await timed(`import ${workflows.length} workflows`, () => rt.importWorkflows(ctx, workflows));
+});
+
+afterAll(async () => {
+	await fake?.close();
+	if (ctx) rt.removeUserFolder(ctx.folder);
+	process.stdout.write(`e2e timings:\n  ${timings.join('\n  ')}\n`);
+});
+
+describe('the package in n8n, run by the CLI', () => {
+	test('chat completion, streamed chat completion, text generation and Continue On Fail in one workflow', async () => {
+		const { run, outcome } = await execute('e2eBasics');
+		expect(outcome.command.code).toBe(0);
+		expect(run.data.resultData.error).toBeUndefined();
+
+		const [chat] = rt.nodeOutput(run, 'Chat');
+		expect(chat).toMatchObject({ content: 'Echo: Say hello to the e2e test', role: 'assistant', finishReason: 'stop' });
+		expect(chat.usage.totalTokens).toBeGreaterThan(0);
+		const [chatRequest] = requestsMentioning(exampleKey, 'Say hello to the e2e test');
+		expect(chatRequest.path).toBe('/v1/chat/completions');
+		expect(chatRequest.body.stream).not.toBe(true);
+
+		const [streamed] = rt.nodeOutput(run, 'Chat (Streamed)');
+		expect(streamed).toMatchObject({ content: 'Echo: Stream a hello to the e2e test', finishReason: 'stop' });
+		const [streamRequest] = requestsMentioning(exampleKey, 'Stream a hello to the e2e test');
+		expect(streamRequest.body.stream).toBe(true);
+
+		const [text] = rt.nodeOutput(run, 'Text Generate');
+		expect(text).toMatchObject({ text: 'Echo: Once upon a time in an e2e test', finishReason: 'stop' });
+		const [textRequest] = requestsMentioning(exampleKey, 'Once upon a time in an e2e test');
+		expect(textRequest.path).toBe('/v1/text/generate');
+
+		const items = rt.nodeOutput(run, 'Chat (Continue On Fail)');
+		expect(items).toHaveLength(2);
+		expect(items[0]).toMatchObject({ content: 'Echo: First prompt of two' });
+		expect(items[0].error).toBeUndefined();
+		expect(items[1].content).toBeUndefined();
+		expect(String(items[1].error)).toContain('does not exist');
+	});
+
+	test('a failing call fails the workflow with the service message and without the API key', async () => {
+		// The service echoes the key, as some do: the node must take it out.
+		fake.script(WRONG_KEY, {
+			kind: 'status',
+			status: 401,
+			body: { error: { message: `Incorrect API key provided: ${WRONG_KEY}`, type: 'invalid_request_error', code: 'invalid_api_key' } },
+		});
+		const { run, outcome } = await execute('e2eFailing');
+		expect(outcome.command.code).not.toBe(0);
+		expect(run.status).toBe('error');
+		const error = workflowError(run);
+		expect(error.node?.name).toBe('Chat With Wrong Key');
+		expect(`${error.message} ${error.description ?? ''}`).toContain('Incorrect API key provided');
+		expect(fake.requests(WRONG_KEY)).toHaveLength(1);
+		// Nowhere: not in the error, the run, or anything n8n printed.
+		expect(JSON.stringify(run)).not.toContain(WRONG_KEY);
+		expect(outcome.command.stdout).not.toContain(WRONG_KEY);
+		expect(outcome.command.stderr).not.toContain(WRONG_KEY);
+	});
+});
+
+describe('the example workflows, run by the CLI', () => {
+	test('scheduled content generation: Schedule Trigger -> Chat Completion -> Format Post', async () => {
+		const { run, outcome } = await execute('exampleScheduledPost');
+		expect(outcome.command.code).toBe(0);
+		// The CLI starts the run at the Schedule Trigger (it needs the Manual Trigger to be present to start at all).
+		expect(Object.keys(run.data.resultData.runData)).toContain('Every Morning at 9');
+		const [written] = rt.nodeOutput(run, 'Write Post');
+		expect(written.content).toMatch(/^Echo: Write a LinkedIn post for \w+day, \d{1,2} \w+ with one practical tip/);
+		const [formatted] = rt.nodeOutput(run, 'Format Post');
+		expect(formatted.title).toMatch(/^Post for \d{4}-\d{2}-\d{2}$/);
+		expect(formatted.post).toBe(written.content.trim());
+		expect(formatted.words).toBe(written.content.trim().split(/\s+/).length);
+		expect(formatted.model).toBe('meta-llama/Llama-3.3-70B-Instruct');
+		expect(formatted.tokensUsed).toBe(written.usage.totalTokens);
+		const [request] = requestsMentioning(exampleKey, 'Write a LinkedIn post for');
+		expect(request.body.messages[0]).toMatchObject({ role: 'system' });
+		expect(request.body.max_tokens).toBe(300);
+	});
+
+	test('summarising a list of items, three requests at a time, output in input order', async () => {
+		// Each answer waits, so the requests of one batch are in flight together.
+		for (let i = 0; i < 4; i++) fake.script(exampleKey, { kind: 'delayHeaders', ms: 400 });
+		const inFlightBefore = fake.maxInFlight(exampleKey);
+		const { run, outcome } = await execute('exampleSummarise');
+		expect(outcome.command.code).toBe(0);
+		const summaries = rt.nodeOutput(run, 'Title and Summary');
+		expect(summaries.map((item) => item.title)).toEqual([
+			'Solar panels on city rooftops',
+			'A library that lends tools',
+			'Night buses return',
+			'School gardens grow lunch',
+		]);
+		summaries.forEach((item) => expect(item.summary).toMatch(new RegExp(`^Echo: Summarise this article\\.\\s+Title: ${item.title}`)));
+		expect(requestsMentioning(exampleKey, 'Summarise this article')).toHaveLength(4);
+		expect(inFlightBefore).toBeLessThanOrEqual(1);
+		expect(fake.maxInFlight(exampleKey)).toBe(3);
+	});
+
+	test('classification with a JSON schema answer, parsed into an object', async () => {
+		const answers = [
+			{ category: 'billing', urgency: 'high' },
+			{ category: 'bug', urgency: 'medium' },
+			{ category: 'feature_request', urgency: 'low' },
+		];
+		// Concurrency may reorder arrivals, so each answer is matched to its ticket by its text below.
+		for (const answer of answers) fake.script(exampleKey, { kind: 'reply', content: JSON.stringify(answer) });
+		const { run, outcome } = await execute('exampleClassify');
+		expect(outcome.command.code).toBe(0);
+		const classified = rt.nodeOutput(run, 'Ticket and Category');
+		expect(classified.map((item) => item.ticketId)).toEqual([101, 102, 103]);
+		expect(classified.map((item) => `${item.category}/${item.urgency}`).sort()).toEqual(
+			answers.map((answer) => `${answer.category}/${answer.urgency}`).sort(),
+		);
+		const requests = requestsMentioning(exampleKey, 'ticket_triage');
+		expect(requests).toHaveLength(3);
+		for (const request of requests) {
+			expect(request.body.response_format).toMatchObject({
+				type: 'json_schema',
+				json_schema: { name: 'ticket_triage', schema: { required: ['category', 'urgency'] } },
+			});
+		}
+	});
+
+	test('an AI Agent with the Nebula Block Chat Model calls the Chat Completion node as a tool', async () => {
+		const brief = 'Three taglines for Crumb & Code bakery';
+		const finalAnswer = 'Best tagline: Fresh from the oven, smart from the start.';
+		const before = fake.requests(exampleKey).length;
+		// Model, tool, model: one credential, so the requests arrive in this order; [] lets the tool's call get the echo.
+		fake.script(
+			exampleKey,
+			{ kind: 'reply', toolCalls: [{ id: 'call_1', name: 'Copywriter', arguments: JSON.stringify({ brief }) }] },
+			[],
+			{ kind: 'reply', content: finalAnswer },
+		);
+		const { run, outcome } = await execute('exampleAgentTool');
+		expect(run.data.resultData.error).toBeUndefined();
+		expect(outcome.command.code).toBe(0);
+
+		expect(rt.runCount(run, 'Nebula Block Chat Model')).toBe(2);
+		expect(rt.runCount(run, 'Copywriter')).toBe(1);
+		expect(JSON.stringify(rt.nodeOutput(run, 'Copywriter', 'ai_tool'))).toContain(`Echo: ${brief}`);
+		const [agent] = rt.nodeOutput(run, 'AI Agent');
+		expect(agent.output).toBe(finalAnswer);
+
+		const calls = fake.requests(exampleKey).slice(before);
+		expect(calls.map((call) => call.path)).toEqual(['/v1/chat/completions', '/v1/chat/completions', '/v1/chat/completions']);
+		// The model was offered the tool, the tool got the brief the model wrote, and its answer went back to the model.
+		expect(JSON.stringify(calls[0].body.tools)).toContain('Copywriter');
+		expect(calls[1].body.messages.at(-1)).toEqual({ role: 'user', content: brief });
+		expect(JSON.stringify(calls[2].body.messages)).toContain(`Echo: ${brief}`);
+	});
+});
+
+describe('n8n start', () => {
+	let n8n: rt.RunningN8n | undefined;
+
+	afterAll(async () => {
+		await n8n?.stop();
+	});
+
+	test('serves the editor on 127.0.0.1, sets up the owner, and lists both nodes and the credential', async () => {
+		n8n = await timed('n8n start until /rest/login answers 401', () => rt.startN8n(ctx));
+		expect(n8n.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+		const session = await timed('owner setup', () => rt.setupOwner(n8n!.url, rt.DEMO_OWNER));
+
+		const nodes = await session.get<Array<{ name: string }>>('/types/nodes.json');
+		expect(nodes.status).toBe(200);
+		const nodeNames = nodes.body.map((node) => node.name);
+		expect(nodeNames).toEqual(expect.arrayContaining([CHAT_TYPE, TEXT_TYPE, `${CHAT_TYPE}Tool`, `${TEXT_TYPE}Tool`]));
+
+		const credentials = await session.get<Array<{ name: string }>>('/types/credentials.json');
+		expect(credentials.status).toBe(200);
+		expect(credentials.body.map((credential) => credential.name)).toContain(rt.NEBULA_CREDENTIAL_TYPE);
+
+		// The imported workflows belong to the owner, and the credential's test reaches the service.
+		const workflows = await session.get<{ data: Array<{ id: string }> }>('/rest/workflows');
+		expect(workflows.body.data.map((workflow) => workflow.id)).toEqual(expect.arrayContaining(['exampleScheduledPost', 'e2eBasics']));
+		const tested = await session.post<{ data: { status: string; message: string } }>('/rest/credentials/test', {
+			credentials: {
+				id: rt.EXAMPLE_CREDENTIAL.id,
+				name: rt.EXAMPLE_CREDENTIAL.name,
+				type: rt.NEBULA_CREDENTIAL_TYPE,
+				data: { apiKey: exampleKey, baseUrl: fake.url, textGenerateUrl: fake.url },
+			},
+		});
+		expect(tested.body.data.status).toBe('OK');
+	});
+});
