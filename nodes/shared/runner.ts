@@ -48,7 +48,8 @@ export async function runItems(context: IExecuteFunctions, operation: ItemOperat
 			results[itemIndex] = outputs.map((json) => ({ json, pairedItem: { item: itemIndex } }));
 		} catch (caught) {
 			const error = toNodeError(context.getNode(), caught, itemIndex);
-			if (!continueOnFail) {
+			// A stopped execution is not an item failure: Continue On Fail must not turn it into data.
+			if (!continueOnFail || cancel?.aborted) {
 				stop.abort();
 				throw error;
 			}
