@@ -1,0 +1,128 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import type { ISupplyDataFunctions, SupplyData } from 'n8n-workflow';
+
+/**
+ * The part of n8n's `supplyModel` (from `@n8n/ai-node-sdk`, or `@n8n/ai-utilities` before it)
+ * this package calls, declared here so neither is a build or runtime dependency of the package.
+ * `timeout` is in milliseconds; `additionalParams` are sent as they are in the request body.
+ */
+export interface OpenAiModelConfig {
+	type: 'openai';
+	baseUrl: string;
+	apiKey: string;
+	model: string;
+	temperature?: number;
+	maxTokens?: number;
+	topP?: number;
+	frequencyPenalty?: number;
+	presencePenalty?: number;
+	timeout?: number;
+	maxRetries?: number;
+	additionalParams?: Record<string, unknown>;
+	onFailedAttempt?: (error: unknown) => void;
+}
+
+export type SupplyModel = (context: ISupplyDataFunctions, config: OpenAiModelConfig) => SupplyData;
+
+export interface AiSdk {
+	supplyModel: SupplyModel;
+	/** Which module it came from and where, for logs and error reports. */
+	moduleName: string;
+	file: string;
+}
+
+/**
+ * n8n 2.16 and later ship the public SDK; n8n 2.8 to 2.15 ship the same `supplyModel` in
+ * `@n8n/ai-utilities`. The SDK wins when both are there.
+ */
+export const AI_SDK_MODULES = ['@n8n/ai-node-sdk', '@n8n/ai-utilities'] as const;
+
+/** `@n8n/ai-utilities` is a dependency of n8n's LangChain nodes, not of n8n itself. */
+const LANGCHAIN_NODES_PACKAGE = '@n8n/n8n-nodes-langchain';
+
+export class AiSdkNotFoundError extends Error {
+	constructor(readonly searched: string[]) {
+		super(
+			`This n8n has neither ${AI_SDK_MODULES.join(' nor ')}, which the Nebula Block Chat Model needs (n8n 2.8 or newer)`,
+		);
+		this.name = 'AiSdkNotFoundError';
+	}
+}
+
+/**
+ * Finds n8n's own copy of the AI SDK at run time. It is never imported at the top of a module:
+ * on an n8n without `@n8n/ai-node-sdk` that import fails while n8n loads the package, and n8n
+ * then drops every node of it.
+ *
+ * The package lives in `~/.n8n/nodes/node_modules/`, outside n8n's folder, so a plain `require`
+ * only works because n8n puts its own folders on NODE_PATH at start. The other starting points
+ * (the running n8n script, n8n's n8n-workflow, n8n's LangChain nodes) keep it working when that
+ * changes or n8n's dependencies are nested instead of hoisted.
+ */
+export function loadAiSdk(startingPoints: string[] = runtimeStartingPoints()): AiSdk {
+	const searched = withLangChainNodes(startingPoints);
+	for (const moduleName of AI_SDK_MODULES) {
+		for (const from of [undefined, ...searched]) {
+			const file = tryResolve(moduleName, from);
+			if (file === undefined) continue;
+			const loaded = require(file) as { supplyModel?: unknown };
+			if (typeof loaded.supplyModel === 'function') {
+				return { supplyModel: loaded.supplyModel as SupplyModel, moduleName, file };
+			}
+		}
+	}
+	throw new AiSdkNotFoundError(searched);
+}
+
+/** Folders n8n's own modules can be resolved from, in the process that runs the node. */
+export function runtimeStartingPoints(): string[] {
+	const points: Array<string | undefined> = [
+		require.main?.filename,
+		realFile(process.argv[1]),
+		tryResolve('n8n-workflow', undefined),
+	];
+	return unique(points.filter((point): point is string => point !== undefined).map((file) => path.dirname(file)));
+}
+
+function withLangChainNodes(startingPoints: string[]): string[] {
+	const langChainNodes = startingPoints
+		.map((from) => findPackageDir(LANGCHAIN_NODES_PACKAGE, from))
+		.filter((dir): dir is string => dir !== undefined);
+	return unique([...startingPoints, ...langChainNodes]);
+}
+
+/**
+ * Where Node would find a package from a folder. Looked up on disk because the LangChain nodes
+ * package has no main file and does not export its package.json, so require.resolve cannot name it.
+ */
+function findPackageDir(packageName: string, from: string): string | undefined {
+	for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+		const candidate = path.join(dir, 'node_modules', packageName);
+		if (fs.existsSync(path.join(candidate, 'package.json'))) return candidate;
+		if (path.dirname(dir) === dir) return undefined;
+	}
+}
+
+/** `undefined` as the starting point means this module's own lookup (its folders and NODE_PATH). */
+function tryResolve(moduleName: string, from: string | undefined): string | undefined {
+	try {
+		return from === undefined ? require.resolve(moduleName) : require.resolve(moduleName, { paths: [from] });
+	} catch {
+		return undefined;
+	}
+}
+
+function realFile(file: string | undefined): string | undefined {
+	if (!file) return undefined;
+	try {
+		return fs.realpathSync(file);
+	} catch {
+		return undefined;
+	}
+}
+
+function unique(values: string[]): string[] {
+	return [...new Set(values)];
+}

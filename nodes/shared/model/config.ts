@@ -1,0 +1,105 @@
+import { ChatInputError } from '../chat/inputError';
+import type { Connection } from '../transport/client';
+import type { OpenAiModelConfig } from './aiSdk';
+
+/** The Options collection of the Chat Model node, by field name, as n8n hands it over. */
+export interface ChatModelOptions {
+	maxTokens?: unknown;
+	temperature?: unknown;
+	topP?: unknown;
+	frequencyPenalty?: unknown;
+	presencePenalty?: unknown;
+	responseFormat?: unknown;
+	/** Seconds. */
+	timeout?: unknown;
+	maxRetries?: unknown;
+}
+
+export const CHAT_MODEL_DEFAULTS = {
+	timeoutSeconds: 600,
+	maxRetries: 2,
+} as const;
+
+/** How the model is tuned beyond what `supplyModel` takes: see `tuneClient`. */
+export interface ClientTuning {
+	/** Retries of one request (429, 5xx, dropped connections), done by the OpenAI client. */
+	maxRetries: number;
+	timeoutMs: number;
+	allowUnauthorizedCerts: boolean;
+}
+
+export interface ChatModelSetup {
+	config: OpenAiModelConfig;
+	tuning: ClientTuning;
+}
+
+/**
+ * Turns the form into what n8n's `supplyModel` takes, plus the client tuning. Unset options
+ * send nothing, so the service's own defaults apply. LangChain's own retries stay off
+ * (`maxRetries: 0`): on n8n 2.8 its failed-attempt hook ends a call at the first failure, so
+ * retries happen one level down, in the OpenAI client, which also honours Retry-After.
+ */
+export function chatModelSetup(connection: Connection, model: string, options: ChatModelOptions): ChatModelSetup {
+	const timeoutSeconds = numberOption(options.timeout, 'Timeout', { min: 1 }) ?? CHAT_MODEL_DEFAULTS.timeoutSeconds;
+	const config: OpenAiModelConfig = {
+		type: 'openai',
+		baseUrl: connection.baseUrl.replace(/\/+$/, ''),
+		apiKey: connection.apiKey,
+		model,
+		timeout: timeoutSeconds * 1000,
+		maxRetries: 0,
+	};
+	setIfDefined(config, 'maxTokens', numberOption(options.maxTokens, 'Max Tokens', { min: 1, integer: true }));
+	setIfDefined(config, 'temperature', numberOption(options.temperature, 'Temperature'));
+	setIfDefined(config, 'topP', numberOption(options.topP, 'Top P'));
+	setIfDefined(config, 'frequencyPenalty', numberOption(options.frequencyPenalty, 'Frequency Penalty'));
+	setIfDefined(config, 'presencePenalty', numberOption(options.presencePenalty, 'Presence Penalty'));
+	const responseFormat = responseFormatBody(options.responseFormat);
+	if (responseFormat) config.additionalParams = { response_format: responseFormat };
+	const maxRetries =
+		numberOption(options.maxRetries, 'Max Retries', { min: 0, integer: true }) ?? CHAT_MODEL_DEFAULTS.maxRetries;
+	return {
+		config,
+		tuning: {
+			maxRetries,
+			timeoutMs: config.timeout as number,
+			allowUnauthorizedCerts: connection.allowUnauthorizedCerts === true,
+		},
+	};
+}
+
+type NumericField = 'maxTokens' | 'temperature' | 'topP' | 'frequencyPenalty' | 'presencePenalty';
+
+function setIfDefined(config: OpenAiModelConfig, field: NumericField, value: number | undefined): void {
+	if (value !== undefined) config[field] = value;
+}
+
+/** 'text' is the service's default, so it sends nothing. */
+function responseFormatBody(value: unknown): { type: 'json_object' } | undefined {
+	if (value === undefined || value === null || value === '' || value === 'text') return undefined;
+	if (value === 'json_object') return { type: 'json_object' };
+	throw new ChatInputError(
+		`Unknown response format ${JSON.stringify(value)}`,
+		'Set Response Format to Text or JSON Object, or remove the option.',
+	);
+}
+
+/** Numbers from the form, or from an expression that gave a numeric string; empty means unset. */
+function numberOption(
+	value: unknown,
+	label: string,
+	rules: { min?: number; integer?: boolean } = {},
+): number | undefined {
+	if (value === undefined || value === null || value === '') return undefined;
+	const number = typeof value === 'string' ? Number(value.trim()) : value;
+	if (typeof number !== 'number' || !Number.isFinite(number)) {
+		throw new ChatInputError(`${label} must be a number, not ${JSON.stringify(value)}`, `Set ${label} to a number, or remove the option.`);
+	}
+	const tooSmall = rules.min !== undefined && number < rules.min;
+	if (tooSmall || (rules.integer === true && !Number.isInteger(number))) {
+		const kind = rules.integer === true ? 'a whole number' : 'a number';
+		const wanted = rules.min === undefined ? kind : `${kind} of at least ${rules.min}`;
+		throw new ChatInputError(`${label} must be ${wanted}, not ${number}`, `Set ${label} to ${wanted}, or remove the option.`);
+	}
+	return number;
+}
