@@ -1,0 +1,87 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { AiSdkNotFoundError, loadAiSdk } from '../../nodes/shared/model/aiSdk';
+
+/** A folder tree standing in for n8n's node_modules, with modules that say who they are. */
+let root: string;
+
+function fakeModule(dir: string, name: string, label: string, withSupplyModel = true): void {
+	const moduleDir = path.join(dir, 'node_modules', name);
+	fs.mkdirSync(moduleDir, { recursive: true });
+	fs.writeFileSync(path.join(moduleDir, 'package.json'), JSON.stringify({ name, main: 'index.js' }));
+	const body = withSupplyModel ? `exports.supplyModel = () => ({ response: ${JSON.stringify(label)} });` : 'exports.other = 1;';
+	fs.writeFileSync(path.join(moduleDir, 'index.js'), body);
+}
+
+function folder(name: string): string {
+	const dir = path.join(root, name);
+	fs.mkdirSync(dir, { recursive: true });
+	return dir;
+}
+
+function supplied(sdk: ReturnType<typeof loadAiSdk>): unknown {
+	return sdk.supplyModel(undefined as never, undefined as never).response;
+}
+
+beforeEach(() => {
+	root = fs.mkdtempSync(path.join(os.tmpdir(), 'ai-sdk-test-'));
+});
+
+afterEach(() => {
+	fs.rmSync(root, { recursive: true, force: true });
+});
+
+describe('loadAiSdk', () => {
+	test('n8n 2.8 to 2.15: supplyModel comes from @n8n/ai-utilities', () => {
+		const n8n = folder('n8n-2.8');
+		fakeModule(n8n, '@n8n/ai-utilities', 'utilities');
+		const sdk = loadAiSdk([path.join(n8n, 'node_modules', 'n8n', 'bin')]);
+		expect(sdk.moduleName).toBe('@n8n/ai-utilities');
+		expect(sdk.file).toBe(path.join(n8n, 'node_modules', '@n8n', 'ai-utilities', 'index.js'));
+		expect(supplied(sdk)).toBe('utilities');
+	});
+
+	test('n8n 2.16 and later: @n8n/ai-node-sdk wins over @n8n/ai-utilities, wherever each is found', () => {
+		const early = folder('early');
+		const late = folder('late');
+		fakeModule(early, '@n8n/ai-utilities', 'utilities');
+		fakeModule(late, '@n8n/ai-node-sdk', 'sdk');
+		const sdk = loadAiSdk([early, late]);
+		expect(sdk.moduleName).toBe('@n8n/ai-node-sdk');
+		expect(supplied(sdk)).toBe('sdk');
+	});
+
+	test('not hoisted: found inside n8n\'s LangChain nodes package, which depends on it', () => {
+		const n8n = folder('nested');
+		const langChainNodes = path.join(n8n, 'node_modules', '@n8n', 'n8n-nodes-langchain');
+		fs.mkdirSync(langChainNodes, { recursive: true });
+		fs.writeFileSync(path.join(langChainNodes, 'package.json'), JSON.stringify({ name: '@n8n/n8n-nodes-langchain' }));
+		fakeModule(langChainNodes, '@n8n/ai-utilities', 'nested utilities');
+		const sdk = loadAiSdk([path.join(n8n, 'node_modules', 'n8n', 'dist')]);
+		expect(sdk.file).toBe(path.join(langChainNodes, 'node_modules', '@n8n', 'ai-utilities', 'index.js'));
+		expect(supplied(sdk)).toBe('nested utilities');
+	});
+
+	test('a module of that name without supplyModel is passed over', () => {
+		const odd = folder('odd');
+		const good = folder('good');
+		fakeModule(odd, '@n8n/ai-node-sdk', 'odd', false);
+		fakeModule(good, '@n8n/ai-utilities', 'utilities');
+		expect(supplied(loadAiSdk([odd, good]))).toBe('utilities');
+	});
+
+	test('an n8n without either says so and where it looked', () => {
+		const bare = folder('bare');
+		let caught: unknown;
+		try {
+			loadAiSdk([bare]);
+		} catch (error) {
+			caught = error;
+		}
+		expect(caught).toBeInstanceOf(AiSdkNotFoundError);
+		expect((caught as AiSdkNotFoundError).message).toContain('@n8n/ai-node-sdk nor @n8n/ai-utilities');
+		expect((caught as AiSdkNotFoundError).searched).toEqual([bare]);
+	});
+});

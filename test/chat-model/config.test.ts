@@ -1,0 +1,73 @@
+import { ChatInputError } from '../../nodes/shared/chat/inputError';
+import { CHAT_MODEL_DEFAULTS, chatModelSetup } from '../../nodes/shared/model/config';
+
+const connection = { apiKey: 'nb-test-key', baseUrl: 'https://inference.nebulablock.com/v1/', allowUnauthorizedCerts: false };
+
+describe('chatModelSetup', () => {
+	test('an empty Options collection sends only the model, with the default timeout and retries', () => {
+		const { config, tuning } = chatModelSetup(connection, 'meta-llama/Llama-3.3-70B-Instruct', {});
+		expect(config).toEqual({
+			type: 'openai',
+			baseUrl: 'https://inference.nebulablock.com/v1',
+			apiKey: 'nb-test-key',
+			model: 'meta-llama/Llama-3.3-70B-Instruct',
+			timeout: CHAT_MODEL_DEFAULTS.timeoutSeconds * 1000,
+			maxRetries: 0,
+		});
+		expect(tuning).toEqual({ maxRetries: 2, timeoutMs: 600_000, allowUnauthorizedCerts: false });
+	});
+
+	test('every option lands in its field; Timeout is in seconds; Max Retries goes to the client, not LangChain', () => {
+		const { config, tuning } = chatModelSetup({ ...connection, allowUnauthorizedCerts: true }, 'fake/m', {
+			maxTokens: 300,
+			temperature: 0,
+			topP: 0.5,
+			frequencyPenalty: -1.5,
+			presencePenalty: 2,
+			responseFormat: 'json_object',
+			timeout: 30,
+			maxRetries: 5,
+		});
+		expect(config).toMatchObject({
+			maxTokens: 300,
+			temperature: 0,
+			topP: 0.5,
+			frequencyPenalty: -1.5,
+			presencePenalty: 2,
+			additionalParams: { response_format: { type: 'json_object' } },
+			timeout: 30_000,
+			maxRetries: 0,
+		});
+		expect(tuning).toEqual({ maxRetries: 5, timeoutMs: 30_000, allowUnauthorizedCerts: true });
+	});
+
+	test('Response Format Text sends nothing: it is the service default', () => {
+		expect(chatModelSetup(connection, 'fake/m', { responseFormat: 'text' }).config.additionalParams).toBeUndefined();
+	});
+
+	test('numbers from expressions may come as text; empty means unset', () => {
+		const { config, tuning } = chatModelSetup(connection, 'fake/m', { temperature: ' 0.7 ', maxTokens: '', maxRetries: '0' });
+		expect(config.temperature).toBe(0.7);
+		expect(config).not.toHaveProperty('maxTokens');
+		expect(tuning.maxRetries).toBe(0);
+	});
+
+	test.each([
+		[{ temperature: 'warm' }, 'Temperature must be a number, not "warm"'],
+		[{ maxTokens: 0 }, 'Max Tokens must be a whole number of at least 1, not 0'],
+		[{ maxTokens: 10.5 }, 'Max Tokens must be a whole number of at least 1, not 10.5'],
+		[{ maxRetries: -1 }, 'Max Retries must be a whole number of at least 0, not -1'],
+		[{ timeout: 0 }, 'Timeout must be a number of at least 1, not 0'],
+		[{ responseFormat: 'xml' }, 'Unknown response format "xml"'],
+	])('%j is refused with a message that says what to change', (options, message) => {
+		let caught: unknown;
+		try {
+			chatModelSetup(connection, 'fake/m', options);
+		} catch (error) {
+			caught = error;
+		}
+		expect(caught).toBeInstanceOf(ChatInputError);
+		expect((caught as ChatInputError).message).toBe(message);
+		expect((caught as ChatInputError).description).toMatch(/^Set /);
+	});
+});

@@ -1,0 +1,90 @@
+import type { INode } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+
+import { failedAttemptHandler, modelError } from '../../nodes/shared/model/modelError';
+
+const node: INode = {
+	id: 'model',
+	name: 'Nebula Block Chat Model',
+	type: 'n8n-nodes-nebula-block.lmChatNebulaBlock',
+	typeVersion: 1,
+	position: [0, 0],
+	parameters: {},
+};
+const KEY = 'nb-live-0123456789abcdef';
+
+/** Shaped like the OpenAI client's APIError: `error` is the body's `error` member. */
+function apiError(status: number, error: unknown, message: string, requestID?: string) {
+	return Object.assign(new Error(message), { status, error, requestID });
+}
+
+function thrownBy(run: () => void): NodeApiError {
+	let caught: unknown;
+	try {
+		run();
+	} catch (error) {
+		caught = error;
+	}
+	expect(caught).toBeInstanceOf(NodeApiError);
+	return caught as NodeApiError;
+}
+
+describe('the Chat Model failed-attempt hook', () => {
+	test('a rejected key: the service message without the key, the credential hint, status and request ID', () => {
+		const error = apiError(
+			401,
+			{ message: `Incorrect API key provided: ${KEY}`, type: 'invalid_request_error', code: 'invalid_api_key' },
+			`401 Incorrect API key provided: ${KEY}`,
+			'req-123',
+		);
+		const nodeError = thrownBy(() => failedAttemptHandler(node, KEY, 0)(error));
+		expect(nodeError.message).toBe('Incorrect API key provided: ***');
+		expect(nodeError.description).toBe(
+			'Check the API key in the Nebula Block API credential. (HTTP 401, code invalid_api_key, request ID req-123)',
+		);
+		expect(nodeError.httpCode).toBe('401');
+		expect(JSON.stringify(nodeError)).not.toContain(KEY);
+	});
+
+	test('a rate limit gets the rate-limit hint', () => {
+		const error = apiError(429, { message: 'Rate limit reached', type: 'rate_limit_error', code: 'rate_limit_exceeded' }, '429 Rate limit reached');
+		const nodeError = thrownBy(() => failedAttemptHandler(node, KEY, 0)(error));
+		expect(nodeError.message).toBe('Rate limit reached');
+		expect(nodeError.description).toMatch(/^You hit your plan's rate limit/);
+	});
+
+	test('a body that was not JSON: the client\'s text without its status prefix', () => {
+		const nodeError = modelError(node, apiError(502, undefined, '502 upstream connect error'), KEY, 0);
+		expect(nodeError.message).toBe('upstream connect error');
+		expect((nodeError as NodeApiError).description).toMatch(/^The service had a problem/);
+	});
+
+	test('no connection: what the socket said, with the network hint', () => {
+		const socketError = Object.assign(new Error(`connect ECONNREFUSED 127.0.0.1:9 (${KEY})`), { code: 'ECONNREFUSED' });
+		const error = Object.assign(new Error('Connection error.'), { cause: Object.assign(new TypeError('fetch failed'), { cause: socketError }) });
+		const nodeError = modelError(node, error, KEY, 0) as NodeApiError;
+		// n8n puts its own sentence for a known socket code first and keeps ours in `messages`.
+		expect(nodeError.message).toBe('The service refused the connection - perhaps it is offline');
+		expect(nodeError.messages).toContain('Could not reach the service: connect ECONNREFUSED 127.0.0.1:9 (***)');
+		expect(nodeError.description).toMatch(/^Could not reach the service: check the Base URL/);
+		expect(nodeError.description).toContain('ECONNREFUSED');
+		expect(JSON.stringify(nodeError)).not.toContain(KEY);
+	});
+
+	test('a timeout is named as one', () => {
+		const timeout = Object.assign(new Error('Request timed out.'), { name: 'TimeoutError' });
+		expect(modelError(node, timeout, KEY, 0).message).toBe('The service did not answer within the timeout');
+		const headers = Object.assign(new Error('Connection error.'), { cause: { code: 'UND_ERR_HEADERS_TIMEOUT', message: 'Headers Timeout Error' } });
+		expect(modelError(node, headers, KEY, 0).message).toBe('The service did not answer within the timeout');
+	});
+
+	test('a cancelled execution is left to n8n', () => {
+		const abort = Object.assign(new Error('Request was aborted.'), { name: 'AbortError' });
+		expect(() => failedAttemptHandler(node, KEY, 0)(abort)).not.toThrow();
+	});
+
+	test('n8n errors pass through untouched', () => {
+		const own = new NodeOperationError(node, 'already explained');
+		expect(modelError(node, own, KEY, 0)).toBe(own);
+	});
+});

@@ -1,0 +1,251 @@
+/**
+ * The Nebula Block Chat Model inside a real n8n 2.8.4: the packed package installed like a
+ * community package, n8n's own Basic LLM Chain, AI Agent and Calculator around it, and the
+ * fake Nebula Block server behind it. Run with `npm run test:e2e`.
+ */
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+
+import * as rt from '../../scripts/n8n-runtime';
+import { chainWorkflow, CHAIN_NODE_NAME, MODEL_NODE_NAME, type CredentialRef } from '../chat-model/workflows';
+import { startTlsFront, type TlsFront } from '../chat-model/tlsFront';
+import { startFakeNebula, type FakeNebula, type RecordedRequest } from '../support/fake-nebula';
+
+const AGENT_EXAMPLE = path.join(rt.EXAMPLES_DIR, 'chat-model-ai-agent.json');
+
+/** Each credential has its own key, so every test reads only its own requests. */
+const CREDENTIALS = {
+	chain: { id: 'chatModelChain01', name: 'Chat Model: chain' },
+	json: { id: 'chatModelJson001', name: 'Chat Model: JSON' },
+	rateLimited: { id: 'chatModelRate001', name: 'Chat Model: rate limited' },
+	recovers: { id: 'chatModelRetry01', name: 'Chat Model: recovers' },
+	wrongKey: { id: 'chatModelWrong01', name: 'Chat Model: wrong key' },
+	tlsAllowed: { id: 'chatModelTlsOk01', name: 'Chat Model: self-signed allowed' },
+	tlsVerified: { id: 'chatModelTlsNo01', name: 'Chat Model: self-signed verified' },
+} satisfies Record<string, CredentialRef>;
+
+/** Looks like a real key, so a leak would be a recognisable string. */
+const WRONG_KEY = `nb-live-${randomBytes(12).toString('hex')}`;
+
+let ctx: rt.N8nContext;
+let fake: FakeNebula;
+let tlsFront: TlsFront;
+const keys = {} as Record<keyof typeof CREDENTIALS | 'agent', string>;
+
+async function execute(workflowId: string): Promise<{ run: rt.ExecutionResult; command: rt.CommandResult }> {
+	const outcome = await rt.executeWorkflow(ctx, workflowId);
+	if (!outcome.run) {
+		throw new Error(
+			`n8n printed no run for ${workflowId} (exit ${outcome.command.code}):\n${outcome.command.stdout.slice(-3000)}\n${outcome.command.stderr.slice(-3000)}`,
+		);
+	}
+	return { run: outcome.run, command: outcome.command };
+}
+
+function chatCalls(key: string): RecordedRequest[] {
+	return fake.requests(key).filter((request) => request.path === '/v1/chat/completions');
+}
+
+/** The key must be nowhere: not in the run n8n saved, nor in anything it printed. */
+function expectNoKey(key: string, outcome: { run: rt.ExecutionResult; command: rt.CommandResult }): void {
+	expect(JSON.stringify(outcome.run)).not.toContain(key);
+	expect(outcome.command.stdout).not.toContain(key);
+	expect(outcome.command.stderr).not.toContain(key);
+}
+
+function modelRun(run: rt.ExecutionResult) {
+	const runs = run.data.resultData.runData[MODEL_NODE_NAME];
+	if (!runs || runs.length === 0) throw new Error(`${MODEL_NODE_NAME} did not run`);
+	return runs[runs.length - 1];
+}
+
+beforeAll(async () => {
+	ctx = await rt.prepareSandbox({ log: (line) => process.stdout.write(`${line}\n`) });
+	fake = await startFakeNebula();
+	tlsFront = await startTlsFront(fake);
+	for (const name of [...Object.keys(CREDENTIALS), 'agent'] as Array<keyof typeof keys>) keys[name] = fake.newKey(name);
+	keys.wrongKey = WRONG_KEY;
+
+	const plain = (ref: CredentialRef, apiKey: string, baseUrl: string, extra: Record<string, unknown> = {}) => ({
+		...ref,
+		type: rt.NEBULA_CREDENTIAL_TYPE,
+		data: { apiKey, baseUrl, textGenerateUrl: baseUrl, ...extra },
+	});
+	await rt.importCredentials(ctx, [
+		{ ...rt.EXAMPLE_CREDENTIAL, type: rt.NEBULA_CREDENTIAL_TYPE, data: { apiKey: keys.agent, baseUrl: fake.url, textGenerateUrl: fake.url } },
+		plain(CREDENTIALS.chain, keys.chain, fake.url),
+		plain(CREDENTIALS.json, keys.json, fake.url),
+		plain(CREDENTIALS.rateLimited, keys.rateLimited, fake.url),
+		plain(CREDENTIALS.recovers, keys.recovers, fake.url),
+		plain(CREDENTIALS.wrongKey, WRONG_KEY, fake.url),
+		plain(CREDENTIALS.tlsAllowed, keys.tlsAllowed, tlsFront.url, { allowUnauthorizedCerts: true }),
+		plain(CREDENTIALS.tlsVerified, keys.tlsVerified, tlsFront.url, { allowUnauthorizedCerts: false }),
+	]);
+	await rt.importWorkflows(ctx, [
+		rt.readWorkflowFile(AGENT_EXAMPLE),
+		chainWorkflow('chatModelChain', CREDENTIALS.chain, 'Say hello to the chain', {
+			maxTokens: 64,
+			temperature: 0.3,
+			topP: 0.9,
+			frequencyPenalty: 0.5,
+			presencePenalty: -0.5,
+		}),
+		chainWorkflow('chatModelJson', CREDENTIALS.json, 'Greet me. Answer in JSON.', { responseFormat: 'json_object' }),
+		chainWorkflow('chatModelRateLimited', CREDENTIALS.rateLimited, 'Hello under a rate limit', { maxRetries: 2 }),
+		chainWorkflow('chatModelRecovers', CREDENTIALS.recovers, 'Hello after one rate limit'),
+		chainWorkflow('chatModelWrongKey', CREDENTIALS.wrongKey, 'Hello with a wrong key'),
+		chainWorkflow('chatModelTlsAllowed', CREDENTIALS.tlsAllowed, 'Hello over a self-signed certificate'),
+		chainWorkflow('chatModelTlsVerified', CREDENTIALS.tlsVerified, 'Hello over an untrusted certificate', { maxRetries: 0 }),
+	]);
+});
+
+afterAll(async () => {
+	await tlsFront?.close();
+	await fake?.close();
+	if (ctx) rt.removeUserFolder(ctx.folder);
+});
+
+describe('Nebula Block Chat Model in n8n 2.8.4', () => {
+	test('Basic LLM Chain: the answer comes out, the form options reach the request, the key stays hidden', async () => {
+		const outcome = await execute('chatModelChain');
+		const { run, command } = outcome;
+		if (command.code !== 0) console.log(JSON.stringify(run.data.resultData.error, null, 2));
+		expect(command.code).toBe(0);
+		expect(run.data.resultData.error).toBeUndefined();
+		expect(rt.nodeOutput(run, CHAIN_NODE_NAME)).toEqual([{ text: 'Echo: Say hello to the chain' }]);
+
+		const calls = chatCalls(keys.chain);
+		expect(calls).toHaveLength(1);
+		expect(calls[0].headers.authorization).toBe(`Bearer ${keys.chain}`);
+		expect(calls[0].body).toMatchObject({
+			model: 'fake/chat-model',
+			messages: [{ role: 'user', content: 'Say hello to the chain' }],
+			max_tokens: 64,
+			temperature: 0.3,
+			top_p: 0.9,
+			frequency_penalty: 0.5,
+			presence_penalty: -0.5,
+		});
+		// Text is the service's default answer form, so nothing is sent for it.
+		expect(calls[0].body.response_format).toBeUndefined();
+		// One complete answer: streaming would make LangChain fetch a tokenizer from the internet.
+		expect(calls[0].body.stream).not.toBe(true);
+
+		// n8n logs the call on the model node, with the service's token counts.
+		const model = modelRun(run);
+		expect(model.executionStatus).toBe('success');
+		const logged = (model.data as any).ai_languageModel[0][0].json;
+		expect(logged.response.generations[0][0].text).toBe('Echo: Say hello to the chain');
+		expect(logged.tokenUsage.totalTokens).toBeGreaterThan(0);
+		expectNoKey(keys.chain, outcome);
+	});
+
+	test('Response Format JSON Object: the request asks for JSON and the chain hands on the parsed object', async () => {
+		fake.script(keys.json, { kind: 'reply', content: '{"greeting":"Hello","language":"en"}' });
+		const { run, command } = await execute('chatModelJson');
+		if (command.code !== 0) console.log(JSON.stringify(run.data.resultData.error, null, 2));
+		expect(command.code).toBe(0);
+		expect(rt.nodeOutput(run, CHAIN_NODE_NAME)).toEqual([{ greeting: 'Hello', language: 'en' }]);
+		const calls = chatCalls(keys.json);
+		expect(calls).toHaveLength(1);
+		expect(calls[0].body.response_format).toEqual({ type: 'json_object' });
+	});
+
+	test('AI Agent example: the model asks for the Calculator, gets its result back, and answers', async () => {
+		fake.script(
+			keys.agent,
+			{ kind: 'reply', toolCalls: [{ id: 'call_calc_1', name: 'Calculator', arguments: JSON.stringify({ input: '37 * 12 * 6' }) }] },
+			{ kind: 'reply', content: 'That is 2664 cookies in a 6-day week.' },
+		);
+		const outcome = await execute('exampleChatModelAgent');
+		const { run, command } = outcome;
+		if (command.code !== 0) console.log(JSON.stringify(run.data.resultData.error, null, 2));
+		expect(command.code).toBe(0);
+		expect(rt.nodeOutput(run, 'AI Agent')).toEqual([{ output: 'That is 2664 cookies in a 6-day week.' }]);
+		expect(run.data.resultData.runData.Calculator?.[0]?.executionStatus).toBe('success');
+
+		const calls = chatCalls(keys.agent);
+		expect(calls).toHaveLength(2);
+		// The first call offers the tool...
+		const offered = (calls[0].body.tools ?? []).map((tool: any) => tool.function?.name);
+		expect(offered).toContain('Calculator');
+		expect(calls[0].body.messages[0]).toMatchObject({ role: 'system' });
+		expect(JSON.stringify(calls[0].body.messages)).toContain('How many cookies is that in a 6-day week?');
+		// ...the second carries the model's tool call and the Calculator's result.
+		const second = calls[1].body.messages as Array<Record<string, any>>;
+		const assistant = second.find((message) => message.role === 'assistant');
+		expect(assistant?.tool_calls?.[0]).toMatchObject({ id: 'call_calc_1', function: { name: 'Calculator' } });
+		const toolResult = second.find((message) => message.role === 'tool');
+		expect(toolResult?.tool_call_id).toBe('call_calc_1');
+		// n8n wraps what a tool returns as [{response}].
+		expect(JSON.parse(toolResult?.content)).toEqual([{ response: '2664' }]);
+		expectNoKey(keys.agent, outcome);
+	});
+
+	test('a wrong key: a clear error on the model node, the chain fails cleanly, the key is nowhere', async () => {
+		// The service echoes the key, as some do: the node must take it out.
+		fake.script(WRONG_KEY, {
+			kind: 'status',
+			status: 401,
+			body: { error: { message: `Incorrect API key provided: ${WRONG_KEY}`, type: 'invalid_request_error', code: 'invalid_api_key' } },
+		});
+		const outcome = await execute('chatModelWrongKey');
+		const { run } = outcome;
+		// n8n reported a failed run (it did not crash): the run is there, with its status.
+		expect(run.status).toBe('error');
+		const model = modelRun(run);
+		expect(model.executionStatus).toBe('error');
+		expect(model.error?.message).toBe('Incorrect API key provided: ***');
+		expect(model.error?.description).toContain('Check the API key in the Nebula Block API credential');
+		expect(model.error?.description).toContain('HTTP 401');
+
+		const failure = run.data.resultData.error;
+		expect(failure?.node?.name).toBe(CHAIN_NODE_NAME);
+		expect(failure?.message).toBe('Incorrect API key provided: ***');
+		// A rejected key is not retried.
+		expect(chatCalls(WRONG_KEY)).toHaveLength(1);
+		expectNoKey(WRONG_KEY, outcome);
+	});
+
+	test('a 429 on every try: Max Retries more tries, then a rate-limit error with a hint on the model node', async () => {
+		const tooMany = { kind: 'status', status: 429 } as const;
+		fake.script(keys.rateLimited, tooMany, tooMany, tooMany);
+		const outcome = await execute('chatModelRateLimited');
+		const { run } = outcome;
+		expect(run.status).toBe('error');
+		expect(chatCalls(keys.rateLimited)).toHaveLength(3);
+		const model = modelRun(run);
+		expect(model.executionStatus).toBe('error');
+		expect(model.error?.message).toBe('Rate limit reached, please try again later.');
+		expect(model.error?.description).toContain("You hit your plan's rate limit");
+		expect(model.error?.description).toContain('HTTP 429');
+		expect(run.data.resultData.error?.node?.name).toBe(CHAIN_NODE_NAME);
+		expectNoKey(keys.rateLimited, outcome);
+	});
+
+	test('one 429, then an answer: the default Max Retries carries the chain through', async () => {
+		fake.script(keys.recovers, { kind: 'status', status: 429, headers: { 'retry-after': '1' } });
+		const { run, command } = await execute('chatModelRecovers');
+		expect(command.code).toBe(0);
+		expect(rt.nodeOutput(run, CHAIN_NODE_NAME)).toEqual([{ text: 'Echo: Hello after one rate limit' }]);
+		const calls = chatCalls(keys.recovers);
+		expect(calls).toHaveLength(2);
+		// The client waited as Retry-After asked before trying again.
+		expect(calls[1].at - calls[0].at).toBeGreaterThanOrEqual(900);
+	});
+
+	test('"Ignore SSL Issues" in the credential reaches the model: a self-signed server works only with it', async () => {
+		const allowed = await execute('chatModelTlsAllowed');
+		expect(allowed.command.code).toBe(0);
+		expect(rt.nodeOutput(allowed.run, CHAIN_NODE_NAME)).toEqual([{ text: 'Echo: Hello over a self-signed certificate' }]);
+		expect(chatCalls(keys.tlsAllowed)).toHaveLength(1);
+
+		const verified = await execute('chatModelTlsVerified');
+		expect(verified.run.status).toBe('error');
+		expect(chatCalls(keys.tlsVerified)).toHaveLength(0);
+		const model = modelRun(verified.run);
+		expect(model.error?.message).toMatch(/^Could not reach the service: /);
+		expect(model.error?.message).toMatch(/certificate/i);
+		expectNoKey(keys.tlsVerified, verified);
+	});
+});
