@@ -334,10 +334,15 @@ export async function prepareSandbox(options: { log?: Log; parent?: string } = {
 	const log = options.log ?? silent;
 	const install = await ensureN8n({ log });
 	const folder = createUserFolder({ parent: options.parent });
-	const tarball = await packPackage({ destDir: path.join(folder.root, 'pack') });
-	const installed = await installPackageTarball(folder, tarball);
-	log(`Installed ${path.basename(tarball)} into ${installed.dir} (${installed.ms} ms)`);
-	return { install, folder, tarball };
+	try {
+		const tarball = await packPackage({ destDir: path.join(folder.root, 'pack') });
+		const installed = await installPackageTarball(folder, tarball);
+		log(`Installed ${path.basename(tarball)} into ${installed.dir} (${installed.ms} ms)`);
+		return { install, folder, tarball };
+	} catch (error) {
+		removeUserFolder(folder);
+		throw error;
+	}
 }
 
 // ---------------------------------------------------------------------------
@@ -372,6 +377,8 @@ export function n8nEnv(folder: UserFolder, extra: Record<string, string> = {}): 
 		if (name.startsWith('N8N_') || name.startsWith('DB_') || name.startsWith('EXECUTIONS_')) delete inherited[name];
 	}
 	return {
+		// Schedules and $now follow this machine's time zone, not n8n's default of New York.
+		GENERIC_TIMEZONE: Intl.DateTimeFormat().resolvedOptions().timeZone,
 		...inherited,
 		NODE_ENV: 'production',
 		N8N_USER_FOLDER: folder.root,
