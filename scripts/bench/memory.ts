@@ -1,0 +1,167 @@
+/**
+ * Figure 6, memory: peak RSS growth of this process (the runner starts one per measurement, so
+ * the baseline is clean) while (a) 10,000 small items go through the Chat Completion node in
+ * n8n's engine, (b) one 10 MiB answer is streamed through it, and (c) for scale, the same
+ * 10 MiB answer read with bare undici + eventsource-parser + string concatenation.
+ *
+ * Baseline: after a warm-up run of the same path (modules loaded, JIT warm, pools open) and a
+ * full GC. Peak: the highest RSS seen by a 2 ms sampler during the run, or the kernel's maxRSS
+ * if that rose past it between two samples.
+ */
+import { performance } from 'node:perf_hooks';
+
+import { createParser } from 'eventsource-parser';
+import { request } from 'undici';
+
+import { startServerProcess, type RemoteFakeNebula } from './serverProcess';
+import { assertEchoes, gc, MiB, MODEL, questionItems, round, runChatNode, sleep, type BenchConfig } from './support';
+
+export type MemoryMode = 'items' | 'streamedAnswer' | 'streamedAnswerBareUndici';
+
+export interface MemoryResult {
+	mode: MemoryMode;
+	/** Items, or answer characters. */
+	size: number;
+	baselineMiB: number;
+	peakMiB: number;
+	rssGrowthMiB: number;
+	heapGrowthMiB: number;
+	durationMs: number;
+}
+
+const ITEMS_CONCURRENCY = 32;
+
+export async function measureMemory(config: BenchConfig, mode: MemoryMode): Promise<MemoryResult> {
+	const server = await startServerProcess({ latencyMs: 0, tokenIntervalMs: 0 });
+	try {
+		const workload = await prepare(server, config, mode);
+		await workload.warmUp();
+		await settle();
+		const baseline = process.memoryUsage();
+		const sampler = startSampler();
+		const started = performance.now();
+		await workload.run();
+		const durationMs = performance.now() - started;
+		const peak = sampler.stop();
+		return {
+			mode,
+			size: workload.size,
+			baselineMiB: round(baseline.rss / MiB, 1),
+			peakMiB: round(peak.rss / MiB, 1),
+			rssGrowthMiB: round((peak.rss - baseline.rss) / MiB, 1),
+			heapGrowthMiB: round((peak.heapUsed - baseline.heapUsed) / MiB, 1),
+			durationMs: round(durationMs, 0),
+		};
+	} finally {
+		await server.close();
+	}
+}
+
+interface Workload {
+	size: number;
+	warmUp: () => Promise<void>;
+	run: () => Promise<void>;
+}
+
+async function prepare(server: RemoteFakeNebula, config: BenchConfig, mode: MemoryMode): Promise<Workload> {
+	if (mode === 'items') {
+		const items = questionItems(config.memoryItems);
+		const warmUpItems = items.slice(0, 200);
+		return {
+			size: items.length,
+			warmUp: async () => {
+				const output = await runChatNode({ server, key: server.defaultKey, items: warmUpItems, concurrency: ITEMS_CONCURRENCY, stream: true });
+				assertEchoes(output, warmUpItems, 'memory warm-up');
+			},
+			run: async () => {
+				const output = await runChatNode({ server, key: server.defaultKey, items, concurrency: ITEMS_CONCURRENCY, stream: true });
+				assertEchoes(output, items, 'memory 10,000 items');
+			},
+		};
+	}
+	const answer = bigAnswer(config.memoryAnswerMiB * MiB, config.memoryDeltaChars);
+	const warmUpAnswer = bigAnswer(MiB / 4, config.memoryDeltaChars);
+	const readAnswer = mode === 'streamedAnswer' ? readWithNode : readWithBareUndici;
+	const once = async (content: string) => {
+		const key = await server.newKey('memory');
+		await server.script(key, { kind: 'reply', content });
+		const received = await readAnswer(server, key);
+		if (received !== content) throw new Error(`${mode}: got ${received.length} characters, expected ${content.length}`);
+	};
+	return { size: answer.length, warmUp: () => once(warmUpAnswer), run: () => once(answer) };
+}
+
+async function readWithNode(server: RemoteFakeNebula, key: string): Promise<string> {
+	const [item] = await runChatNode({ server, key, items: [{}], concurrency: 1, stream: true, content: 'Write a long answer' });
+	return String(item?.json.content ?? '');
+}
+
+async function readWithBareUndici(server: RemoteFakeNebula, key: string): Promise<string> {
+	const response = await request(`${server.url}/chat/completions`, {
+		method: 'POST',
+		headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream', 'content-type': 'application/json' },
+		body: JSON.stringify({ model: MODEL, stream: true, messages: [{ role: 'user', content: 'Write a long answer' }] }),
+	});
+	let content = '';
+	const parser = createParser({
+		onEvent: (event) => {
+			if (event.data === '[DONE]') return;
+			const delta = (JSON.parse(event.data) as { choices?: Array<{ delta?: { content?: unknown } }> }).choices?.[0]?.delta?.content;
+			if (typeof delta === 'string') content += delta;
+		},
+	});
+	const text = new TextDecoder();
+	for await (const chunk of response.body) parser.feed(text.decode(chunk as Buffer, { stream: true }));
+	return content;
+}
+
+/**
+ * `size` characters in words of `wordChars` (the fake streams one word per chunk). Words differ,
+ * so nothing can share one string; the last has no trailing space, so the node's result (which
+ * trims nothing else) must equal the whole text.
+ */
+function bigAnswer(size: number, wordChars: number): string {
+	const words: string[] = [];
+	let length = 0;
+	for (let index = 0; length < size; index++) {
+		const word = `w${index.toString(36)}-`.padEnd(wordChars - 1, 'abcdefghijklmnopqrstuvwxyz') + ' ';
+		const piece = length + word.length >= size ? word.slice(0, Math.max(1, size - length - 1)) + 'x' : word;
+		words.push(piece);
+		length += piece.length;
+	}
+	return words.join('');
+}
+
+async function settle(): Promise<void> {
+	for (let index = 0; index < 3; index++) {
+		gc();
+		await sleep(50);
+	}
+}
+
+interface Peak {
+	rss: number;
+	heapUsed: number;
+}
+
+function startSampler(): { stop: () => Peak } {
+	const peak: Peak = { rss: process.memoryUsage.rss(), heapUsed: process.memoryUsage().heapUsed };
+	const maxRssBefore = process.resourceUsage().maxRSS * 1024;
+	let ticks = 0;
+	const sample = () => {
+		peak.rss = Math.max(peak.rss, process.memoryUsage.rss());
+		// heapUsed needs a heap walk of statistics: every 5th tick is enough.
+		if (ticks++ % 5 === 0) peak.heapUsed = Math.max(peak.heapUsed, process.memoryUsage().heapUsed);
+	};
+	const timer = setInterval(sample, 2);
+	return {
+		stop: () => {
+			clearInterval(timer);
+			sample();
+			const maxRss = process.resourceUsage().maxRSS * 1024;
+			// maxRSS is the process's all-time peak: it says something only if this run raised it.
+			if (maxRss > maxRssBefore) peak.rss = Math.max(peak.rss, maxRss);
+			return peak;
+		},
+	};
+}

@@ -1,0 +1,239 @@
+/**
+ * Turns the measurements into the printed table, the target checks and the JSON document.
+ */
+import type { ConnectionsResult } from './connections';
+import type { MemoryResult } from './memory';
+import type { OverheadResult } from './overhead';
+import type { ParsingResult } from './parsing';
+import { round } from './support';
+import type { ThroughputResult } from './throughput';
+import type { TtfcResult } from './ttfc';
+
+export interface Figures {
+	throughput?: ThroughputResult;
+	overhead?: OverheadResult;
+	connections?: ConnectionsResult;
+	parsing?: ParsingResult;
+	ttfc?: TtfcResult;
+	memoryItems?: MemoryResult;
+	memoryStreamedAnswer?: MemoryResult;
+	memoryStreamedAnswerBareUndici?: MemoryResult;
+}
+
+export interface TargetCheck {
+	figure: string;
+	name: string;
+	/** e.g. "<= 1.2" */
+	target: string;
+	actual: number;
+	met: boolean;
+	/** How far past the limit, in percent of the limit; 0 when met. */
+	missedByPercent: number;
+}
+
+const PATH_LABELS: Record<ThroughputResult['rows'][number]['path'], string> = {
+	node: 'Chat Completion node',
+	n8nHelper: 'n8n helpers.httpRequest, one by one',
+	bareUndici: 'bare undici (no n8n), for scale',
+};
+
+const MEMORY_LIMIT_MIB = 200e6 / 2 ** 20;
+
+export function checkTargets(figures: Figures): TargetCheck[] {
+	const checks: TargetCheck[] = [];
+	const atMost = (figure: string, name: string, actual: number, limit: number, limitText = String(limit)) =>
+		checks.push({ figure, name, target: `<= ${limitText}`, actual, met: actual <= limit, missedByPercent: actual <= limit ? 0 : round((actual / limit - 1) * 100, 1) });
+	const atLeast = (figure: string, name: string, actual: number, limit: number) =>
+		checks.push({ figure, name, target: `>= ${limit}`, actual, met: actual >= limit, missedByPercent: actual >= limit ? 0 : round((1 - actual / limit) * 100, 1) });
+
+	const { throughput, overhead, connections, parsing, memoryItems } = figures;
+	if (throughput) {
+		const maxConcurrency = Math.max(...throughput.rows.filter((row) => row.path === 'node').map((row) => row.concurrency));
+		for (const row of throughput.rows) {
+			if (row.path !== 'node' || row.concurrency !== maxConcurrency) continue;
+			atMost('1 throughput', `wall / ideal, C=${row.concurrency}${row.stream ? ', streamed' : ''}`, row.vsIdeal, 1.2);
+		}
+	}
+	if (overhead) {
+		atMost('2 client overhead', 'CPU per request vs bare undici (JSON)', overhead.ratios.json.cpu, 1.15);
+		atMost('2 client overhead', 'wall per request vs bare undici (JSON)', overhead.ratios.json.wall, 1.15);
+		atMost('2 client overhead', 'CPU per request vs bare undici (streamed)', overhead.ratios.stream.cpu, 1.15);
+		atMost('2 client overhead', 'wall per request vs bare undici (streamed)', overhead.ratios.stream.wall, 1.15);
+	}
+	if (connections) {
+		atMost('3 connections', `connections for ${connections.requests} sequential requests`, connections.node, 1);
+		atMost('3 connections', `connections for ${connections.requests} sequential streamed requests`, connections.nodeStreamed, 1);
+	}
+	if (parsing) {
+		for (const row of parsing.rows) {
+			atLeast('4 stream parsing', `${row.task} speed vs eventsource-parser, ${formatBytes(row.chunkBytes)} chunks`, row.ratio, 1);
+		}
+	}
+	if (memoryItems) {
+		atMost('6 memory', `RSS growth for ${memoryItems.size.toLocaleString('en')} items (MiB)`, memoryItems.rssGrowthMiB, round(MEMORY_LIMIT_MIB, 1), '190.7 (200 MB)');
+	}
+	return checks;
+}
+
+/** The headline numbers, flat, for the README and for comparing runs. */
+export function headlineRatios(figures: Figures): Record<string, number> {
+	const ratios: Record<string, number> = {};
+	for (const row of figures.throughput?.rows ?? []) {
+		if (row.path !== 'node') continue;
+		const suffix = `C${row.concurrency}${row.stream ? 'Streamed' : ''}`;
+		ratios[`throughputVsIdeal${suffix}`] = row.vsIdeal;
+		ratios[`throughputSpeedUpVsN8nHelper${suffix}`] = row.speedUpVsHelper;
+	}
+	if (figures.overhead) {
+		const { json, stream } = figures.overhead.ratios;
+		Object.assign(ratios, { overheadCpuJson: json.cpu, overheadWallJson: json.wall, overheadCpuStreamed: stream.cpu, overheadWallStreamed: stream.wall });
+	}
+	if (figures.connections) {
+		const { node, nodeStreamed, n8nHelper } = figures.connections;
+		Object.assign(ratios, { connectionsNode: node, connectionsNodeStreamed: nodeStreamed, connectionsN8nHelper: n8nHelper });
+	}
+	for (const row of figures.parsing?.rows ?? []) ratios[`parsing${capitalise(row.task)}${row.chunkBytes}B`] = row.ratio;
+	if (figures.ttfc) {
+		const { fromResponseStart, perToken } = figures.ttfc;
+		Object.assign(ratios, {
+			ttfcFromResponseStartMedianMs: fromResponseStart.node.medianMs,
+			ttfcPerTokenMedianMs: perToken.node.medianMs,
+			ttfcPerTokenVsBareUndici: round(perToken.node.medianMs / perToken.bareUndici.medianMs, 2),
+		});
+	}
+	if (figures.memoryItems) ratios.memoryItemsGrowthMiB = figures.memoryItems.rssGrowthMiB;
+	if (figures.memoryStreamedAnswer) ratios.memoryStreamedAnswerGrowthMiB = figures.memoryStreamedAnswer.rssGrowthMiB;
+	if (figures.memoryStreamedAnswerBareUndici) ratios.memoryStreamedAnswerBareUndiciGrowthMiB = figures.memoryStreamedAnswerBareUndici.rssGrowthMiB;
+	return ratios;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Printing
+// ---------------------------------------------------------------------------------------------
+
+export function formatReport(figures: Figures, checks: TargetCheck[], header: string[]): string {
+	const out: string[] = [...header, ''];
+	const section = (title: string, rows: string[][]) => out.push(title, ...table(rows).map((line) => `  ${line}`), '');
+	const { throughput, overhead, connections, parsing, ttfc } = figures;
+
+	if (throughput) {
+		section(`1. Throughput: ${throughput.items} items, server latency ${throughput.latencyMs} ms, token interval ${throughput.tokenIntervalMs} ms (ideal = ceil(items / C) x per-answer time)`, [
+			['path', 'stream', 'C', 'wall ms', 'ideal ms', 'vs ideal', 'speed-up vs n8n helper', 'peak in flight'],
+			...throughput.rows.map((row) => [
+				PATH_LABELS[row.path],
+				row.stream ? 'yes' : 'no',
+				String(row.concurrency),
+				fixed(row.wallMs, 0),
+				String(row.idealMs),
+				`${fixed(row.vsIdeal, 3)}x`,
+				`${fixed(row.speedUpVsHelper, 2)}x`,
+				String(row.peakInFlight),
+			]),
+		]);
+	}
+	if (overhead) {
+		const arm = (label: string, name: keyof OverheadResult['arms']) => {
+			const figuresOfArm = overhead.arms[name];
+			return [label, fixed(figuresOfArm.cpuUsPerRequest, 0), fixed(figuresOfArm.wallUsPerRequest, 0), String(figuresOfArm.connectionsOpened)];
+		};
+		section(`2. Client overhead: ${overhead.requestsPerRound} sequential requests x ${overhead.rounds} interleaved rounds, median per request (server in another process)`, [
+			['client', 'CPU us', 'wall us', 'connections opened'],
+			arm('transport requestJson', 'transportJson'),
+			arm('bare undici.request + body.json()', 'bareUndiciJson'),
+			arm('transport requestStream', 'transportStream'),
+			arm('bare undici.request + eventsource-parser', 'bareUndiciStream'),
+			['ratio JSON (transport / bare)', `${fixed(overhead.ratios.json.cpu, 3)}x`, `${fixed(overhead.ratios.json.wall, 3)}x`, ''],
+			['ratio streamed (transport / bare)', `${fixed(overhead.ratios.stream.cpu, 3)}x`, `${fixed(overhead.ratios.stream.wall, 3)}x`, ''],
+		]);
+	}
+	if (connections) {
+		section(`3. Connections: TCP connections opened for ${connections.requests} sequential requests (items through the engine, concurrency 1)`, [
+			['client', 'connections'],
+			['Chat Completion node', String(connections.node)],
+			['Chat Completion node, streamed', String(connections.nodeStreamed)],
+			['n8n helpers.httpRequest', String(connections.n8nHelper)],
+		]);
+	}
+	if (parsing) {
+		section(
+			`4. Stream parsing: ${fixed(parsing.streamBytes / 2 ** 20, 1)} MiB, ${parsing.events.toLocaleString('en')} events in memory, median of ${parsing.rounds} interleaved rounds`,
+			[
+				['task', 'chunk', 'ours MiB/s', 'eventsource-parser MiB/s', 'ratio'],
+				...parsing.rows.map((row) => [
+					row.task === 'decode' ? 'SSE decode (SseDecoder)' : 'assemble (reader + ChatAssembler vs parse + concat)',
+					formatBytes(row.chunkBytes),
+					fixed(row.oursMiBps, 1),
+					fixed(row.eventsourceParserMiBps, 1),
+					`${fixed(row.ratio, 3)}x`,
+				]),
+			],
+		);
+	}
+	if (ttfc) {
+		const line = (label: string, node: TtfcResult['perToken']['node'], bare: TtfcResult['perToken']['node']) => [
+			label,
+			fixed(node.medianMs, 3),
+			fixed(node.p95Ms, 3),
+			fixed(bare.medianMs, 3),
+			fixed(bare.p95Ms, 3),
+		];
+		section(`5. Time to first chunk: socket read -> first 'item' chunk at n8n (ms, ${ttfc.fromResponseStart.node.samples} samples each)`, [
+			['from', 'node median', 'node p95', 'bare undici median', 'bare undici p95'],
+			line('first byte of the response', ttfc.fromResponseStart.node, ttfc.fromResponseStart.bareUndici),
+			line(`bytes of the first token (${ttfc.dripMs} ms apart)`, ttfc.perToken.node, ttfc.perToken.bareUndici),
+		]);
+	}
+	const memoryRows = (['memoryItems', 'memoryStreamedAnswer', 'memoryStreamedAnswerBareUndici'] as const)
+		.map((key) => figures[key])
+		.filter((result): result is MemoryResult => result !== undefined);
+	if (memoryRows.length > 0) {
+		section('6. Memory: peak RSS growth over a warmed-up baseline, one fresh process each (MiB)', [
+			['workload', 'baseline', 'peak', 'RSS growth', 'heap growth', 'time ms'],
+			...memoryRows.map((result) => [
+				memoryLabel(result),
+				fixed(result.baselineMiB, 1),
+				fixed(result.peakMiB, 1),
+				fixed(result.rssGrowthMiB, 1),
+				fixed(result.heapGrowthMiB, 1),
+				String(result.durationMs),
+			]),
+		]);
+	}
+	if (checks.length > 0) {
+		section('Targets', [
+			['figure', 'measure', 'target', 'actual', 'result'],
+			...checks.map((check) => [
+				check.figure,
+				check.name,
+				check.target,
+				String(check.actual),
+				check.met ? 'met' : `MISSED by ${check.missedByPercent}%`,
+			]),
+		]);
+	}
+	return out.join('\n');
+}
+
+function memoryLabel(result: MemoryResult): string {
+	const answer = `${fixed(result.size / 2 ** 20, 0)} MiB streamed answer`;
+	if (result.mode === 'items') return `${result.size.toLocaleString('en')} items through the node`;
+	if (result.mode === 'streamedAnswer') return `${answer} through the node`;
+	return `${answer}, bare undici + eventsource-parser`;
+}
+
+function table(rows: string[][]): string[] {
+	const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
+	return rows.map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ').trimEnd());
+}
+
+function fixed(value: number, digits: number): string {
+	return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
+}
+
+function formatBytes(bytes: number): string {
+	return bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} B`;
+}
+
+function capitalise(text: string): string {
+	return text.charAt(0).toUpperCase() + text.slice(1);
+}

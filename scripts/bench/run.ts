@@ -1,0 +1,188 @@
+/**
+ * `npm run bench`: runs every measurement against the fake Nebula Block server, each in a fresh
+ * child process (one at a time: they share the machine's cores), prints a table with the target
+ * checks and writes the JSON to bench-results/latest.json (and a timestamped copy).
+ *
+ * Options: --latency-ms N (100), --token-interval-ms N (0), --items N (200), --rounds N (5),
+ * --only a,b (measurements: throughput, overhead, connections, parsing, ttfc, memoryItems,
+ * memoryStreamedAnswer, memoryStreamedAnswerBareUndici), --out FILE, --docs (also write
+ * docs/benchmark.json), --quick (small sizes, for checking the benchmark itself; not for figures).
+ *
+ * Expects a build (`npm run bench` builds first): the node runs from dist/ as n8n loads it.
+ */
+import { execFileSync, fork } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import type { ChildMessage, MeasurementName } from './child';
+import { checkTargets, formatReport, headlineRatios, type Figures } from './report';
+import { DEFAULT_CONFIG, type BenchConfig } from './support';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const ALL: MeasurementName[] = [
+	'throughput',
+	'overhead',
+	'connections',
+	'parsing',
+	'ttfc',
+	'memoryItems',
+	'memoryStreamedAnswer',
+	'memoryStreamedAnswerBareUndici',
+];
+const CHILD_TIME_LIMIT_MS = 15 * 60_000;
+
+interface Args {
+	config: BenchConfig;
+	only: MeasurementName[];
+	out: string;
+	docs: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+	const value = (name: string): string | undefined => {
+		const index = argv.findIndex((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`));
+		if (index === -1) return undefined;
+		const arg = argv[index];
+		return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[index + 1];
+	};
+	const number = (name: string, fallback: number): number => {
+		const raw = value(name);
+		if (raw === undefined) return fallback;
+		const parsed = Number(raw);
+		if (!Number.isFinite(parsed) || parsed < 0) throw new Error(`--${name} needs a number, got ${raw}`);
+		return parsed;
+	};
+	const quick = argv.includes('--quick');
+	const base: BenchConfig = quick
+		? { ...DEFAULT_CONFIG, items: 40, rounds: 2, overheadRequests: 50, parsingMiB: 4, ttfcSamples: 5, memoryItems: 500, memoryAnswerMiB: 1 }
+		: DEFAULT_CONFIG;
+	const config: BenchConfig = {
+		...base,
+		latencyMs: number('latency-ms', base.latencyMs),
+		tokenIntervalMs: number('token-interval-ms', base.tokenIntervalMs),
+		items: number('items', base.items),
+		rounds: Math.max(1, number('rounds', base.rounds)),
+	};
+	const only = (value('only')?.split(',').map((name) => name.trim()).filter(Boolean) ?? ALL) as MeasurementName[];
+	const unknown = only.filter((name) => !ALL.includes(name));
+	if (unknown.length > 0) throw new Error(`Unknown measurement(s): ${unknown.join(', ')}; known: ${ALL.join(', ')}`);
+	return { config, only, out: path.resolve(REPO_ROOT, value('out') ?? 'bench-results/latest.json'), docs: argv.includes('--docs') };
+}
+
+/** Runs one measurement in its own process; resolves with its result. */
+function runChild(name: MeasurementName, config: BenchConfig): Promise<unknown> {
+	return new Promise((resolve, reject) => {
+		const child = fork(path.join(__dirname, 'child.ts'), [name, JSON.stringify(config)], {
+			// process.execArgv carries tsx's loader; --expose-gc lets measurements start from a collected heap.
+			execArgv: [...process.execArgv, '--expose-gc'],
+			stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+		});
+		let settled: ChildMessage | undefined;
+		const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIME_LIMIT_MS);
+		child.on('message', (message: ChildMessage) => {
+			settled = message;
+		});
+		child.on('exit', (code, signal) => {
+			clearTimeout(timer);
+			if (settled?.ok) resolve(settled.result);
+			else if (settled) reject(new Error(settled.error));
+			else reject(new Error(`exited with ${signal ?? `code ${code}`} before reporting`));
+		});
+	});
+}
+
+function environment(): Record<string, unknown> {
+	const versionOf = (name: string) => {
+		try {
+			return (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+		} catch {
+			return undefined;
+		}
+	};
+	const git = (...args: string[]) => {
+		try {
+			return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+		} catch {
+			return undefined;
+		}
+	};
+	const cpus = os.cpus();
+	return {
+		node: process.version,
+		platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+		cpus: cpus.length,
+		cpuModel: cpus[0]?.model,
+		totalMemoryMiB: Math.round(os.totalmem() / 2 ** 20),
+		commit: git('rev-parse', '--short', 'HEAD'),
+		undici: versionOf('undici'),
+		n8nCore: versionOf('n8n-core'),
+		n8nWorkflow: versionOf('n8n-workflow'),
+		eventsourceParser: versionOf('eventsource-parser'),
+	};
+}
+
+async function main(): Promise<void> {
+	const args = parseArgs(process.argv.slice(2));
+	const started = new Date();
+	const env = environment();
+	const loadBefore = os.loadavg();
+	const figures: Figures = {};
+	const errors: Record<string, string> = {};
+	const seconds: Record<string, number> = {};
+	for (const name of args.only) {
+		process.stderr.write(`[bench] ${name} ...\n`);
+		const begin = Date.now();
+		try {
+			(figures as Record<string, unknown>)[name] = await runChild(name, args.config);
+		} catch (error) {
+			errors[name] = error instanceof Error ? error.message : String(error);
+			process.stderr.write(`[bench] ${name} FAILED: ${errors[name]}\n`);
+		}
+		seconds[name] = Math.round((Date.now() - begin) / 100) / 10;
+		process.stderr.write(`[bench] ${name} took ${seconds[name]} s\n`);
+	}
+	const loadAfter = os.loadavg();
+	const checks = checkTargets(figures);
+	const document = {
+		generatedAt: started.toISOString(),
+		environment: { ...env, loadAverage1mBefore: round2(loadBefore[0]), loadAverage1mAfter: round2(loadAfter[0]) },
+		config: args.config,
+		ratios: headlineRatios(figures),
+		targets: checks,
+		figures,
+		secondsPerMeasurement: seconds,
+		...(Object.keys(errors).length > 0 && { errors }),
+	};
+
+	const header = [
+		`Nebula Block nodes benchmark, ${started.toISOString()}`,
+		`node ${env.node}, ${env.platform}, ${env.cpus} x ${env.cpuModel}, load average ${round2(loadBefore[0])} -> ${round2(loadAfter[0])}`,
+		`undici ${env.undici}, n8n-core ${env.n8nCore}, eventsource-parser ${env.eventsourceParser}, commit ${env.commit}`,
+	];
+	process.stdout.write(`\n${formatReport(figures, checks, header)}\n`);
+
+	const json = `${JSON.stringify(document, null, '\t')}\n`;
+	fs.mkdirSync(path.dirname(args.out), { recursive: true });
+	fs.writeFileSync(args.out, json);
+	const stamped = path.join(path.dirname(args.out), `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`);
+	fs.writeFileSync(stamped, json);
+	process.stdout.write(`\nWrote ${path.relative(REPO_ROOT, args.out)} and ${path.relative(REPO_ROOT, stamped)}\n`);
+	if (args.docs) {
+		const docsFile = path.join(REPO_ROOT, 'docs', 'benchmark.json');
+		fs.mkdirSync(path.dirname(docsFile), { recursive: true });
+		fs.writeFileSync(docsFile, json);
+		process.stdout.write(`Wrote docs/benchmark.json\n`);
+	}
+	// Missed targets are a finding, printed above; only a measurement that could not run fails the command.
+	if (Object.keys(errors).length > 0) process.exitCode = 1;
+}
+
+function round2(value: number): number {
+	return Math.round(value * 100) / 100;
+}
+
+main().catch((error: unknown) => {
+	process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+	process.exit(1);
+});

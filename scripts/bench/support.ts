@@ -1,0 +1,147 @@
+/**
+ * What several figures share: the benchmark's settings, running the Chat Completion node and
+ * the n8n-helper node through n8n's engine, and small statistics.
+ */
+import type { IDataObject, INodeExecutionData, StructuredChunk } from 'n8n-workflow';
+
+import { runNode } from '../../test/support/n8n-harness';
+import { createHelperPackage, HELPER_NODE_TYPE } from './fixture';
+import type { RemoteFakeNebula } from './serverProcess';
+
+export interface BenchConfig {
+	/** Fake server delay before the answer starts, for the throughput figure. */
+	latencyMs: number;
+	/** Fake server pause between streamed chunks, for the throughput figure. */
+	tokenIntervalMs: number;
+	/** Items per throughput run and per connection count. */
+	items: number;
+	concurrencies: number[];
+	/** Rounds whose median is reported, for the short measurements. */
+	rounds: number;
+	/** Requests per round of the client overhead figure. */
+	overheadRequests: number;
+	/** Size of the in-memory SSE stream of the parsing figure. */
+	parsingMiB: number;
+	parsingChunkBytes: number[];
+	ttfcSamples: number;
+	/** Pause between tokens in the "token bytes to chunk" part of time to first chunk. */
+	ttfcDripMs: number;
+	memoryItems: number;
+	memoryAnswerMiB: number;
+	/** Characters per streamed delta of the big answer (the fake sends a word per chunk). */
+	memoryDeltaChars: number;
+}
+
+export const DEFAULT_CONFIG: BenchConfig = {
+	latencyMs: 100,
+	tokenIntervalMs: 0,
+	items: 200,
+	concurrencies: [1, 8, 32],
+	rounds: 5,
+	overheadRequests: 300,
+	parsingMiB: 50,
+	parsingChunkBytes: [16 * 1024, 1024],
+	ttfcSamples: 40,
+	ttfcDripMs: 25,
+	memoryItems: 10_000,
+	memoryAnswerMiB: 10,
+	memoryDeltaChars: 64,
+};
+
+export const CHAT_NODE_TYPE = 'n8n-nodes-nebula-block.nebulaBlockChat';
+export const MODEL = 'fake/bench-model';
+
+/** Each item asks a different question; the fake answers `Echo: <question>` (4 words). */
+export function questionItems(count: number): IDataObject[] {
+	return Array.from({ length: count }, (_, index) => ({ question: `Question number ${index + 1}` }));
+}
+
+export function expectedAnswer(item: IDataObject): string {
+	return `Echo: ${String(item.question)}`;
+}
+
+export interface ChatRun {
+	server: RemoteFakeNebula;
+	key: string;
+	items: IDataObject[];
+	concurrency: number;
+	stream: boolean;
+	onChunk?: (chunk: StructuredChunk) => void;
+	/** A scripted question instead of `{{ $json.question }}`. */
+	content?: string;
+}
+
+/** Runs the Chat Completion node on `items` through n8n's engine; throws if the run failed. */
+export async function runChatNode(run: ChatRun): Promise<INodeExecutionData[]> {
+	const { items, error } = await runNode({
+		type: CHAT_NODE_TYPE,
+		parameters: {
+			model: { __rl: true, mode: 'id', value: MODEL },
+			messagesSource: 'define',
+			messages: { values: [{ role: 'user', content: run.content ?? '={{ $json.question }}' }] },
+			options: { concurrency: run.concurrency, stream: run.stream },
+		},
+		credentials: { nebulaBlockApi: { apiKey: run.key, baseUrl: run.server.url } },
+		inputItems: run.items,
+		onChunk: run.onChunk,
+	});
+	if (error) throw new Error(`The Chat Completion node failed: ${error.message}`);
+	return items;
+}
+
+let helperPackageDir: string | undefined;
+
+/** The same items through n8n's own `helpers.httpRequest`, one by one (see fixture.ts). */
+export async function runHelperNode(server: RemoteFakeNebula, key: string, items: IDataObject[]): Promise<INodeExecutionData[]> {
+	helperPackageDir ??= createHelperPackage();
+	const { items: output, error } = await runNode({
+		type: HELPER_NODE_TYPE,
+		packageDir: helperPackageDir,
+		parameters: {
+			url: `${server.url}/chat/completions`,
+			apiKey: key,
+			model: MODEL,
+			prompt: '={{ $json.question }}',
+		},
+		inputItems: items,
+	});
+	if (error) throw new Error(`The n8n helper node failed: ${error.message}`);
+	return output;
+}
+
+/** A benchmark that got wrong answers measured nothing: every item must carry its own echo. */
+export function assertEchoes(output: INodeExecutionData[], items: IDataObject[], label: string): void {
+	if (output.length !== items.length) throw new Error(`${label}: ${output.length} items out for ${items.length} in`);
+	output.forEach((item, index) => {
+		if (item.json.content !== expectedAnswer(items[index])) {
+			throw new Error(`${label}: item ${index} answered ${JSON.stringify(item.json).slice(0, 200)}`);
+		}
+	});
+}
+
+export function median(values: number[]): number {
+	return percentile(values, 50);
+}
+
+/** Nearest-rank percentile. */
+export function percentile(values: number[], p: number): number {
+	if (values.length === 0) return Number.NaN;
+	const sorted = [...values].sort((a, b) => a - b);
+	const rank = Math.ceil((p / 100) * sorted.length);
+	return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
+}
+
+export const MiB = 1024 * 1024;
+
+export function round(value: number, digits = 2): number {
+	const factor = 10 ** digits;
+	return Math.round(value * factor) / factor;
+}
+
+export function gc(): void {
+	(globalThis as { gc?: () => void }).gc?.();
+}
+
+export function sleep(ms: number): Promise<void> {
+	return new Promise((resolve) => setTimeout(resolve, ms));
+}
