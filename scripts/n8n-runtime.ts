@@ -166,11 +166,14 @@ export async function ensureN8n(options: { version?: string; log?: Log } = {}): 
 		fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(manifest));
 		log(`Installing n8n ${version} into ${dir} (first run only; about 5 minutes)...`);
 		const logFile = fs.createWriteStream(path.join(dir, 'install.log'));
+		const installStarted = Date.now();
+		// npm is silent for minutes; say that it is still working.
+		const heartbeat = setInterval(() => log(`Still installing n8n (${Math.round((Date.now() - installStarted) / 1000)} s)...`), 30_000);
 		const result = await runCommand(npmCommand(), ['install', '--no-audit', '--no-fund', '--loglevel=error'], {
 			cwd: dir,
 			timeoutMs: INSTALL_TIMEOUT_MS,
 			onOutput: (chunk) => logFile.write(chunk),
-		});
+		}).finally(() => clearInterval(heartbeat));
 		logFile.end();
 		if (result.code !== 0 || !fs.existsSync(install.bin)) {
 			throw new Error(`npm install of n8n ${version} failed (exit ${result.code}):\n${tail(result.stderr || result.stdout)}`);

@@ -4,6 +4,7 @@
  * editor's REST API is checked with `n8n start`. Run with `npm run test:e2e`.
  */
 import { randomBytes } from 'node:crypto';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 import * as rt from '../../scripts/n8n-runtime';
@@ -31,8 +32,12 @@ async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
 	}
 }
 
+/** Everything n8n printed during the suite, checked for API keys at the end. */
+const printed: string[] = [];
+
 async function execute(workflowId: string): Promise<{ run: rt.ExecutionResult; outcome: rt.ExecuteOutcome }> {
 	const outcome = await timed(`execute ${workflowId}`, () => rt.executeWorkflow(ctx, workflowId));
+	printed.push(outcome.command.stdout, outcome.command.stderr);
 	if (!outcome.run) {
 		throw new Error(
 			`n8n printed no run for ${workflowId} (exit ${outcome.command.code}):\n${outcome.command.stdout.slice(-3000)}\n${outcome.command.stderr.slice(-3000)}`,
@@ -231,6 +236,13 @@ describe('n8n start', () => {
 	test('serves the editor on 127.0.0.1, sets up the owner, and lists both nodes and the credential', async () => {
 		n8n = await timed('n8n start until /rest/login answers 401', () => rt.startN8n(ctx));
 		expect(n8n.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+		// Listening on 127.0.0.1 only: the machine's other addresses refuse the connection.
+		const otherAddress = Object.values(os.networkInterfaces())
+			.flat()
+			.find((address) => address && address.family === 'IPv4' && !address.internal);
+		if (otherAddress) {
+			await expect(fetch(`http://${otherAddress.address}:${n8n.port}/rest/login`, { signal: AbortSignal.timeout(3000) })).rejects.toThrow();
+		}
 		const session = await timed('owner setup', () => rt.setupOwner(n8n!.url, rt.DEMO_OWNER));
 
 		const nodes = await session.get<Array<{ name: string }>>('/types/nodes.json');
@@ -254,5 +266,17 @@ describe('n8n start', () => {
 			},
 		});
 		expect(tested.body.data.status).toBe('OK');
+		printed.push(n8n.output());
+	});
+});
+
+describe('secrets', () => {
+	test('no API key appears in anything n8n printed in this suite', () => {
+		// Six executions and the server: the check runs last and has their output.
+		expect(printed.length).toBe(13);
+		for (const output of printed) {
+			expect(output).not.toContain(exampleKey);
+			expect(output).not.toContain(WRONG_KEY);
+		}
 	});
 });
