@@ -53,9 +53,22 @@ function track(child: ChildProcess): void {
 	child.once('exit', () => liveChildren.delete(child));
 }
 
-/** Ends every process this module started (and their children), for signal handlers. */
-export function stopStartedProcesses(signal: NodeJS.Signals = 'SIGTERM'): void {
-	for (const child of liveChildren) killGroup(child, signal);
+/**
+ * Ends every process this module started (and their children), for signal handlers: SIGTERM,
+ * then SIGKILL for those still running after the grace period (an n8n import ignores SIGTERM).
+ */
+export async function stopStartedProcesses(graceMs = 10_000): Promise<void> {
+	const children = [...liveChildren];
+	const exits = children.map((child) => exitOf(child));
+	for (const child of children) killGroup(child, 'SIGTERM');
+	if (await settlesWithin(Promise.all(exits), graceMs)) return;
+	for (const child of children) killGroup(child, 'SIGKILL');
+	await Promise.all(exits);
+}
+
+function exitOf(child: ChildProcess): Promise<void> {
+	if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+	return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 /** Runs a command to its end. Its process group is killed on timeout, so no grandchild outlives it. */
