@@ -1,7 +1,7 @@
 import type { INode } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
-import { NebulaBlockError, httpFailure, redact, toNodeError } from '../transport/errors';
+import { httpFailure, networkFailure, timeoutFailure, toNodeError, type NebulaBlockError } from '../transport/errors';
 
 /** What the OpenAI client throws (APIError and its kin), as far as it is read here. */
 interface ClientError {
@@ -43,19 +43,11 @@ function nebulaError(error: ClientError, apiKey: string): NebulaBlockError {
 		});
 	}
 	const code = causeCode(error);
-	if (error?.name === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-		return new NebulaBlockError({ kind: 'timeout', code, message: 'The service did not answer within the timeout' });
-	}
-	if (code === 'UND_ERR_BODY_TIMEOUT') {
-		return new NebulaBlockError({ kind: 'timeout', code, message: 'The service stopped sending data before the answer was complete' });
+	if (error?.name === 'TimeoutError' || (code !== undefined && code.startsWith('UND_ERR') && code.endsWith('TIMEOUT'))) {
+		return timeoutFailure(code);
 	}
 	// The client's own text ("Connection error.") says less than what undici or the TLS layer said.
-	const detail = causeMessage(error) ?? error?.message ?? 'connection failed';
-	return new NebulaBlockError({
-		kind: 'network',
-		code,
-		message: redact(`Could not reach the service: ${detail}`, secrets),
-	});
+	return networkFailure(causeMessage(error) ?? error?.message ?? 'connection failed', code, secrets);
 }
 
 /** The client prefixes the status to the text of a body that was not JSON ("502 Bad gateway"). */

@@ -1,7 +1,7 @@
 import { request, type Dispatcher } from 'undici';
 
 import { dispatcherFor } from './dispatcher';
-import { NebulaBlockError, httpFailure, readServiceError, redact } from './errors';
+import { NebulaBlockError, httpFailure, networkFailure, readServiceError, redact, timeoutFailure } from './errors';
 import { consumeEventStream, type StreamHandler } from './stream';
 
 /** Where to send requests and how to authenticate: what the credential holds. */
@@ -281,26 +281,11 @@ function normalise(
 		return new NebulaBlockError({ kind: 'aborted', message: 'The request was cancelled', cause: caught });
 	}
 	const code = errorCode(caught);
-	if (deadline.expired || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-		return new NebulaBlockError({
-			kind: 'timeout',
-			code,
-			message:
-				code === 'UND_ERR_BODY_TIMEOUT'
-					? 'The service stopped sending data before the answer was complete'
-					: 'The service did not answer within the timeout',
-			cause: caught,
-		});
-	}
-	if (code === 'UND_ERR_CONNECT_TIMEOUT') {
-		return new NebulaBlockError({ kind: 'timeout', code, message: 'Connecting to the service timed out' });
+	if (deadline.expired || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+		return timeoutFailure(code, caught);
 	}
 	const message = caught instanceof Error ? caught.message : String(caught);
-	return new NebulaBlockError({
-		kind: 'network',
-		code,
-		message: redact(`Could not reach the service: ${message}`, [connection.apiKey]),
-	});
+	return networkFailure(message, code, [connection.apiKey]);
 }
 
 function errorCode(error: unknown): string | undefined {

@@ -203,6 +203,26 @@ export function httpFailure(input: HttpFailureInput): NebulaBlockError {
 	});
 }
 
+/** Builds the error for a connect, first-byte or idle timeout (undici's codes say which). */
+export function timeoutFailure(code: string | undefined, cause?: unknown): NebulaBlockError {
+	const message =
+		code === 'UND_ERR_BODY_TIMEOUT'
+			? 'The service stopped sending data before the answer was complete'
+			: code === 'UND_ERR_CONNECT_TIMEOUT'
+				? 'Connecting to the service timed out'
+				: 'The service did not answer within the timeout';
+	return new NebulaBlockError({ kind: 'timeout', code, message, cause });
+}
+
+/** Builds the error for a connection that could not be made or was lost. */
+export function networkFailure(
+	detail: string,
+	code: string | undefined,
+	secrets: ReadonlyArray<string | undefined>,
+): NebulaBlockError {
+	return new NebulaBlockError({ kind: 'network', code, message: redact(`Could not reach the service: ${detail}`, secrets) });
+}
+
 /** Builds the error for an error event received in the middle of a stream. */
 export function streamFailure(
 	payload: unknown,
