@@ -2,8 +2,8 @@ import {
 	TEXT_GENERATE_DEFAULTS,
 	buildChatBody,
 	buildTextGenerateBody,
-	parseStopSequences,
 } from '../../nodes/shared/text/body';
+import { parseStopSequences } from '../../nodes/shared/stopSequences';
 
 describe('buildTextGenerateBody', () => {
 	it('sends seed 003 defaults explicitly when no option is set', () => {

@@ -1,3 +1,4 @@
+import { parseStopSequences } from '../stopSequences';
 import { ChatInputError } from './inputError';
 import { truncateMessages } from './truncate';
 import type { ChatEndpoint, ChatMessage, ChatRequestBody } from './types';
@@ -74,7 +75,8 @@ export function buildChatBody(input: ChatFormInput): ChatRequestBody {
 	setIfDefined(body, 'max_tokens', integerOption(options.maxTokens, 'Max Tokens', 1));
 	setIfDefined(body, 'temperature', numberOption(options.temperature, 'Temperature'));
 	setIfDefined(body, 'top_p', numberOption(options.topP, 'Top P'));
-	setIfDefined(body, 'stop', stopSequences(options.stop));
+	const stop = parseStopSequences(options.stop);
+	if (stop.length > 0) body.stop = stop;
 	setIfDefined(body, 'presence_penalty', numberOption(options.presencePenalty, 'Presence Penalty'));
 	setIfDefined(body, 'frequency_penalty', numberOption(options.frequencyPenalty, 'Frequency Penalty'));
 	setIfDefined(body, 'seed', integerOption(options.seed, 'Seed'));
@@ -119,13 +121,6 @@ function integerOption(value: unknown, label: string, min?: number): number | un
 	return number;
 }
 
-/** Comma-separated text, or an array from an expression. */
-function stopSequences(value: unknown): string[] | undefined {
-	if (isUnset(value)) return undefined;
-	const list = Array.isArray(value) ? value.map(String) : String(value).split(',').map((part) => part.trim());
-	const sequences = list.filter((part) => part !== '');
-	return sequences.length > 0 ? sequences : undefined;
-}
 
 function parseJson(value: unknown, label: string): unknown {
 	if (typeof value !== 'string') return value;

@@ -1,4 +1,5 @@
 import type { ChatRequestBody } from '../chat/types';
+import { parseStopSequences } from '../stopSequences';
 
 /**
  * The Text Generate form as a request body: one pure function per target endpoint.
@@ -73,10 +74,4 @@ export function buildChatBody(body: TextGenerateBody): ChatRequestBody {
 		top_p: body.top_p,
 		...(body.stop && { stop: [...body.stop] }),
 	};
-}
-
-/** "###, END" -> ['###', 'END']; blanks between commas are dropped. An expression may give a list. */
-export function parseStopSequences(raw: unknown): string[] {
-	const list = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? raw.split(',') : [];
-	return list.map((sequence) => sequence.trim()).filter((sequence) => sequence !== '');
 }

@@ -80,7 +80,7 @@ const STATUS_HINTS: Record<number, string> = {
 const KIND_HINTS: Partial<Record<FailureKind, string>> = {
 	network:
 		'Could not reach the service: check the Base URL in the credential and that this n8n instance can reach it.',
-	timeout: 'No answer in time: raise the Timeout option, or enable Stream so long answers keep the connection alive.',
+	timeout: 'No answer in time: raise the Timeout option; where the node offers Stream, turn it on so long answers keep the connection alive.',
 	truncated: 'The connection ended before the answer was complete: try again; raise Max Retries if it keeps happening.',
 	stream: 'The service failed while generating: try again; raise Max Retries if it keeps happening.',
 	aborted: 'The execution was stopped.',
