@@ -3,7 +3,6 @@
  * back to the runner over IPC. A fresh process per measurement means no pooled connection, JIT
  * state or heap left over from another one, and a clean RSS baseline for the memory figures.
  */
-import { closeDispatchers } from '../../dist/nodes/shared/transport/dispatcher';
 import { shutdownHarness } from '../../test/support/n8n-harness';
 import { measureConnections } from './connections';
 import { measureMemory } from './memory';
@@ -11,7 +10,7 @@ import { measureOverhead } from './overhead';
 import { measureParsing } from './parsing';
 import { measureThroughput } from './throughput';
 import { measureTtfc } from './ttfc';
-import type { BenchConfig } from './support';
+import { packageModule, type BenchConfig } from './support';
 
 export const MEASUREMENTS = {
 	throughput: measureThroughput,
@@ -32,8 +31,10 @@ async function main(): Promise<void> {
 	const [name, rawConfig] = process.argv.slice(2);
 	const measure = MEASUREMENTS[name as MeasurementName];
 	if (!measure) throw new Error(`Unknown measurement "${name}"; known: ${Object.keys(MEASUREMENTS).join(', ')}`);
-	const result = await measure(JSON.parse(rawConfig) as BenchConfig);
-	await closeDispatchers();
+	const config = JSON.parse(rawConfig) as BenchConfig;
+	const result = await measure(config);
+	const dispatcher = packageModule<typeof import('../../dist/nodes/shared/transport/dispatcher')>(config, 'dist/nodes/shared/transport/dispatcher');
+	await dispatcher.closeDispatchers();
 	await shutdownHarness();
 	send({ ok: true, result });
 }

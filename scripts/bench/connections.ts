@@ -4,9 +4,10 @@
  * helpers.httpRequest. The package's connection pool is emptied before each count, so the node's
  * count includes the connection it has to open.
  */
-import { closeDispatchers } from '../../dist/nodes/shared/transport/dispatcher';
 import { startServerProcess, type RemoteFakeNebula } from './serverProcess';
-import { assertEchoes, questionItems, runChatNode, runHelperNode, type BenchConfig } from './support';
+import { assertEchoes, packageModule, questionItems, runChatNode, runHelperNode, type BenchConfig } from './support';
+
+type DispatcherModule = typeof import('../../dist/nodes/shared/transport/dispatcher');
 
 export interface ConnectionsResult {
 	requests: number;
@@ -19,13 +20,15 @@ export async function measureConnections(config: BenchConfig): Promise<Connectio
 	const server = await startServerProcess({ latencyMs: 0, tokenIntervalMs: 0 });
 	try {
 		const items = questionItems(config.items);
-		const node = await countConnections(server, items.length, async (key) => {
-			assertEchoes(await runChatNode({ server, key, items, concurrency: 1, stream: false }), items, 'node');
+		const { closeDispatchers } = packageModule<DispatcherModule>(config, 'dist/nodes/shared/transport/dispatcher');
+		const countConnections = (run: (key: string) => Promise<void>) => countOpened(server, items.length, closeDispatchers, run);
+		const node = await countConnections(async (key) => {
+			assertEchoes(await runChatNode({ packageDir: config.packageDir, server, key, items, concurrency: 1, stream: false }), items, 'node');
 		});
-		const nodeStreamed = await countConnections(server, items.length, async (key) => {
-			assertEchoes(await runChatNode({ server, key, items, concurrency: 1, stream: true }), items, 'node streamed');
+		const nodeStreamed = await countConnections(async (key) => {
+			assertEchoes(await runChatNode({ packageDir: config.packageDir, server, key, items, concurrency: 1, stream: true }), items, 'node streamed');
 		});
-		const n8nHelper = await countConnections(server, items.length, async (key) => {
+		const n8nHelper = await countConnections(async (key) => {
 			assertEchoes(await runHelperNode(server, key, items), items, 'n8n helper');
 		});
 		return { requests: items.length, node, nodeStreamed, n8nHelper };
@@ -34,7 +37,12 @@ export async function measureConnections(config: BenchConfig): Promise<Connectio
 	}
 }
 
-async function countConnections(server: RemoteFakeNebula, expectedRequests: number, run: (key: string) => Promise<void>): Promise<number> {
+async function countOpened(
+	server: RemoteFakeNebula,
+	expectedRequests: number,
+	closeDispatchers: () => Promise<void>,
+	run: (key: string) => Promise<void>,
+): Promise<number> {
 	await closeDispatchers();
 	const key = await server.newKey('connections');
 	const before = await server.connectionCount();

@@ -70,18 +70,18 @@ async function prepare(server: RemoteFakeNebula, config: BenchConfig, mode: Memo
 		return {
 			size: items.length,
 			warmUp: async () => {
-				const output = await runChatNode({ server, key: server.defaultKey, items: warmUpItems, concurrency: ITEMS_CONCURRENCY, stream: true });
+				const output = await runChatNode({ packageDir: config.packageDir, server, key: server.defaultKey, items: warmUpItems, concurrency: ITEMS_CONCURRENCY, stream: true });
 				assertEchoes(output, warmUpItems, 'memory warm-up');
 			},
 			run: async () => {
-				const output = await runChatNode({ server, key: server.defaultKey, items, concurrency: ITEMS_CONCURRENCY, stream: true });
+				const output = await runChatNode({ packageDir: config.packageDir, server, key: server.defaultKey, items, concurrency: ITEMS_CONCURRENCY, stream: true });
 				assertEchoes(output, items, 'memory 10,000 items');
 			},
 		};
 	}
 	const answer = bigAnswer(config.memoryAnswerMiB * MiB, config.memoryDeltaChars);
 	const warmUpAnswer = bigAnswer(MiB / 4, config.memoryDeltaChars);
-	const readAnswer = mode === 'streamedAnswer' ? readWithNode : readWithBareUndici;
+	const readAnswer = mode === 'streamedAnswer' ? (server: RemoteFakeNebula, key: string) => readWithNode(config, server, key) : readWithBareUndici;
 	const once = async (content: string) => {
 		const key = await server.newKey('memory');
 		await server.script(key, { kind: 'reply', content });
@@ -91,8 +91,8 @@ async function prepare(server: RemoteFakeNebula, config: BenchConfig, mode: Memo
 	return { size: answer.length, warmUp: () => once(warmUpAnswer), run: () => once(answer) };
 }
 
-async function readWithNode(server: RemoteFakeNebula, key: string): Promise<string> {
-	const [item] = await runChatNode({ server, key, items: [{}], concurrency: 1, stream: true, content: 'Write a long answer' });
+async function readWithNode(config: BenchConfig, server: RemoteFakeNebula, key: string): Promise<string> {
+	const [item] = await runChatNode({ packageDir: config.packageDir, server, key, items: [{}], concurrency: 1, stream: true, content: 'Write a long answer' });
 	return String(item?.json.content ?? '');
 }
 

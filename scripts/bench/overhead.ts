@@ -9,9 +9,11 @@ import { performance } from 'node:perf_hooks';
 import { createParser } from 'eventsource-parser';
 import { request } from 'undici';
 
-import { requestJson, requestStream, type Connection } from '../../dist/nodes/shared/transport/client';
+import type { Connection } from '../../dist/nodes/shared/transport/client';
 import { startServerProcess, type RemoteFakeNebula } from './serverProcess';
-import { gc, median, MODEL, round, type BenchConfig } from './support';
+import { gc, median, MODEL, packageModule, round, type BenchConfig } from './support';
+
+type ClientModule = typeof import('../../dist/nodes/shared/transport/client');
 
 type ArmName = 'transportJson' | 'bareUndiciJson' | 'transportStream' | 'bareUndiciStream';
 
@@ -51,7 +53,7 @@ export async function measureOverhead(config: BenchConfig): Promise<OverheadResu
 }
 
 async function measureWith(server: RemoteFakeNebula, config: BenchConfig): Promise<OverheadResult> {
-	const arms = createArms(server);
+	const arms = createArms(server, packageModule<ClientModule>(config, 'dist/nodes/shared/transport/client'));
 	const perRound = config.overheadRequests;
 	const samples = new Map<ArmName, { cpu: number[]; wall: number[]; connections: number }>(
 		arms.map((arm) => [arm.name, { cpu: [], wall: [], connections: 0 }]),
@@ -112,7 +114,7 @@ function chatBody(question: string) {
 	return { model: MODEL, messages: [{ role: 'user', content: question }], max_tokens: 64 };
 }
 
-function createArms(server: RemoteFakeNebula): Arm[] {
+function createArms(server: RemoteFakeNebula, { requestJson, requestStream }: ClientModule): Arm[] {
 	const connection: Connection = { baseUrl: server.url, apiKey: server.defaultKey };
 	const url = `${server.url}/chat/completions`;
 	// The node always hands the transport the execution's cancel signal; so does this arm.

@@ -6,7 +6,9 @@
  * Options: --latency-ms N (100), --token-interval-ms N (0), --items N (200), --rounds N (5),
  * --only a,b (measurements: throughput, overhead, connections, parsing, ttfc, memoryItems,
  * memoryStreamedAnswer, memoryStreamedAnswerBareUndici), --out FILE, --docs (also write
- * docs/benchmark.json), --quick (small sizes, for checking the benchmark itself; not for figures).
+ * docs/benchmark.json), --quick (small sizes, for checking the benchmark itself; not for figures),
+ * --package DIR (measure the build in another checkout of this package, e.g. a worktree with a
+ * candidate fix; it must be built and inside a folder whose node_modules has the dependencies).
  *
  * Expects a build (`npm run bench` builds first): the node runs from dist/ as n8n loads it.
  */
@@ -17,9 +19,8 @@ import * as path from 'node:path';
 
 import type { ChildMessage, MeasurementName } from './child';
 import { checkTargets, formatReport, headlineRatios, type Figures } from './report';
-import { DEFAULT_CONFIG, type BenchConfig } from './support';
+import { DEFAULT_CONFIG, REPO_ROOT, type BenchConfig } from './support';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const ALL: MeasurementName[] = [
 	'throughput',
 	'overhead',
@@ -63,6 +64,7 @@ function parseArgs(argv: string[]): Args {
 		tokenIntervalMs: number('token-interval-ms', base.tokenIntervalMs),
 		items: number('items', base.items),
 		rounds: Math.max(1, number('rounds', base.rounds)),
+		packageDir: path.resolve(value('package') ?? base.packageDir),
 	};
 	const only = (value('only')?.split(',').map((name) => name.trim()).filter(Boolean) ?? ALL) as MeasurementName[];
 	const unknown = only.filter((name) => !ALL.includes(name));
@@ -92,7 +94,7 @@ function runChild(name: MeasurementName, config: BenchConfig): Promise<unknown> 
 	});
 }
 
-function environment(): Record<string, unknown> {
+function environment(packageDir: string): Record<string, unknown> {
 	const versionOf = (name: string) => {
 		try {
 			return (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
@@ -102,7 +104,7 @@ function environment(): Record<string, unknown> {
 	};
 	const git = (...args: string[]) => {
 		try {
-			return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+			return execFileSync('git', args, { cwd: packageDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 		} catch {
 			return undefined;
 		}
@@ -114,7 +116,9 @@ function environment(): Record<string, unknown> {
 		cpus: cpus.length,
 		cpuModel: cpus[0]?.model,
 		totalMemoryMiB: Math.round(os.totalmem() / 2 ** 20),
+		package: path.relative(REPO_ROOT, packageDir) || '.',
 		commit: git('rev-parse', '--short', 'HEAD'),
+		uncommittedChanges: (git('status', '--porcelain', '--untracked-files=no') ?? '') !== '',
 		undici: versionOf('undici'),
 		n8nCore: versionOf('n8n-core'),
 		n8nWorkflow: versionOf('n8n-workflow'),
@@ -125,7 +129,7 @@ function environment(): Record<string, unknown> {
 async function main(): Promise<void> {
 	const args = parseArgs(process.argv.slice(2));
 	const started = new Date();
-	const env = environment();
+	const env = environment(args.config.packageDir);
 	const loadBefore = os.loadavg();
 	const figures: Figures = {};
 	const errors: Record<string, string> = {};
@@ -158,7 +162,7 @@ async function main(): Promise<void> {
 	const header = [
 		`Nebula Block nodes benchmark, ${started.toISOString()}`,
 		`node ${env.node}, ${env.platform}, ${env.cpus} x ${env.cpuModel}, load average ${round2(loadBefore[0])} -> ${round2(loadAfter[0])}`,
-		`undici ${env.undici}, n8n-core ${env.n8nCore}, eventsource-parser ${env.eventsourceParser}, commit ${env.commit}`,
+		`package ${env.package} at commit ${env.commit}${env.uncommittedChanges ? ' (with uncommitted changes)' : ''}; undici ${env.undici}, n8n-core ${env.n8nCore}, eventsource-parser ${env.eventsourceParser}`,
 	];
 	process.stdout.write(`\n${formatReport(figures, checks, header)}\n`);
 

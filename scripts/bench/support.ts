@@ -2,6 +2,8 @@
  * What several figures share: the benchmark's settings, running the Chat Completion node and
  * the n8n-helper node through n8n's engine, and small statistics.
  */
+import * as path from 'node:path';
+
 import type { IDataObject, INodeExecutionData, StructuredChunk } from 'n8n-workflow';
 
 import { runNode } from '../../test/support/n8n-harness';
@@ -9,6 +11,8 @@ import { createHelperPackage, HELPER_NODE_TYPE } from './fixture';
 import type { RemoteFakeNebula } from './serverProcess';
 
 export interface BenchConfig {
+	/** The package measured: its built dist/ is what runs. Default: this repository. */
+	packageDir: string;
 	/** Fake server delay before the answer starts, for the throughput figure. */
 	latencyMs: number;
 	/** Fake server pause between streamed chunks, for the throughput figure. */
@@ -32,12 +36,15 @@ export interface BenchConfig {
 	memoryDeltaChars: number;
 }
 
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
 export const DEFAULT_CONFIG: BenchConfig = {
+	packageDir: REPO_ROOT,
 	latencyMs: 100,
 	tokenIntervalMs: 0,
 	items: 200,
 	concurrencies: [1, 8, 32],
-	rounds: 5,
+	rounds: 7,
 	overheadRequests: 300,
 	parsingMiB: 50,
 	parsingChunkBytes: [16 * 1024, 1024],
@@ -61,6 +68,7 @@ export function expectedAnswer(item: IDataObject): string {
 }
 
 export interface ChatRun {
+	packageDir: string;
 	server: RemoteFakeNebula;
 	key: string;
 	items: IDataObject[];
@@ -75,6 +83,7 @@ export interface ChatRun {
 export async function runChatNode(run: ChatRun): Promise<INodeExecutionData[]> {
 	const { items, error } = await runNode({
 		type: CHAT_NODE_TYPE,
+		packageDir: run.packageDir,
 		parameters: {
 			model: { __rl: true, mode: 'id', value: MODEL },
 			messagesSource: 'define',
@@ -87,6 +96,16 @@ export async function runChatNode(run: ChatRun): Promise<INodeExecutionData[]> {
 	});
 	if (error) throw new Error(`The Chat Completion node failed: ${error.message}`);
 	return items;
+}
+
+/**
+ * A module of the measured package's build, e.g. `packageModule<typeof import(
+ * '../../dist/nodes/shared/transport/sse')>(config, 'dist/nodes/shared/transport/sse')`. The
+ * node loaded by the harness requires the same file, so both share one module instance (one
+ * connection pool).
+ */
+export function packageModule<T>(config: Pick<BenchConfig, 'packageDir'>, relativePath: string): T {
+	return require(path.join(config.packageDir, relativePath)) as T;
 }
 
 let helperPackageDir: string | undefined;

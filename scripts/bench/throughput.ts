@@ -51,8 +51,8 @@ export async function measureThroughput(config: BenchConfig): Promise<Throughput
 async function measureWith(server: RemoteFakeNebula, config: BenchConfig): Promise<ThroughputResult> {
 	const items = questionItems(config.items);
 	// Loads n8n-core, the package and the fixture, and warms the JIT: none of that is timed.
-	await runChatNode({ server, key: server.defaultKey, items: items.slice(0, 8), concurrency: 8, stream: false });
-	await runChatNode({ server, key: server.defaultKey, items: items.slice(0, 8), concurrency: 8, stream: true });
+	await runChatNode({ packageDir: config.packageDir, server, key: server.defaultKey, items: items.slice(0, 8), concurrency: 8, stream: false });
+	await runChatNode({ packageDir: config.packageDir, server, key: server.defaultKey, items: items.slice(0, 8), concurrency: 8, stream: true });
 	await runHelperNode(server, server.defaultKey, items.slice(0, 2));
 
 	const perAnswerMs = (stream: boolean) => config.latencyMs + (stream ? STREAM_PAUSES_PER_ANSWER * config.tokenIntervalMs : 0);
@@ -85,7 +85,7 @@ async function measureWith(server: RemoteFakeNebula, config: BenchConfig): Promi
 			if (concurrency === 1 && stream) continue;
 			const rounds = concurrency === 1 ? 1 : config.rounds;
 			const timing = await timeRuns(server, rounds, async (key) => {
-				const output = await runChatNode({ server, key, items, concurrency, stream });
+				const output = await runChatNode({ packageDir: config.packageDir, server, key, items, concurrency, stream });
 				assertEchoes(output, items, `node C=${concurrency}${stream ? ' streamed' : ''}`);
 			});
 			addRow('node', stream, concurrency, timing);

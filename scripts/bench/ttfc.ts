@@ -67,7 +67,7 @@ export async function measureTtfc(config: BenchConfig): Promise<TtfcResult> {
 			}
 			return figuresOf(samples);
 		};
-		const node = nodeArm();
+		const node = nodeArm(config);
 		const bare = bareArm();
 		return {
 			dripMs: config.ttfcDripMs,
@@ -99,12 +99,13 @@ async function sampleOnce(scenario: Scenario, run: () => Promise<number>): Promi
 	return firstContentAt - (scenario === 'fromResponseStart' ? before[0] : before[before.length - 1]);
 }
 
-function nodeArm(): Arm {
+function nodeArm(config: BenchConfig): Arm {
 	return {
 		name: 'node',
 		run: async (server, key) => {
 			let firstItemAt: number | undefined;
 			await runChatNode({
+				packageDir: config.packageDir,
 				server,
 				key,
 				items: [{ question: 'What is the first chunk?' }],
