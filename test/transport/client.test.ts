@@ -187,6 +187,22 @@ describe('requestJson', () => {
 	});
 });
 
+describe('connection reuse for streams', () => {
+	it('reuses one connection for sequential streamed requests, reading past [DONE] to the end', async () => {
+		const server = await startFakeNebula();
+		try {
+			const connection = { baseUrl: server.url, apiKey: server.defaultKey };
+			for (let i = 0; i < 20; i++) {
+				const { text } = await collectStream(connection, {}, { ...chatBody(`s${i}`), stream: true });
+				expect(text).toBe(`Echo: s${i}`);
+			}
+			expect(server.connectionCount()).toBe(1);
+		} finally {
+			await server.close();
+		}
+	});
+});
+
 describe('error bodies keep the service\'s own words', () => {
 	const cases: Array<[string, Step, Partial<NebulaBlockError>]> = [
 		[

@@ -105,7 +105,8 @@ export class ChatAssembler {
 	private applyChoice(choice: ChoiceState, raw: Json): string {
 		if (typeof raw.finish_reason === 'string' && raw.finish_reason !== '') choice.finishReason = raw.finish_reason;
 		if (isObject(raw.logprobs) && Array.isArray(raw.logprobs.content)) {
-			choice.logprobs = [...(choice.logprobs ?? []), ...raw.logprobs.content];
+			// Appended in place: copying the list per chunk made long answers with logprobs quadratic.
+			(choice.logprobs ??= []).push(...raw.logprobs.content);
 		}
 		const delta = raw.delta;
 		if (!isObject(delta)) return '';

@@ -12,7 +12,7 @@ export interface Connection {
 }
 
 export interface RequestPolicy {
-	/** Non-streamed: the whole request. Streamed: until the response starts. Default 10 minutes. */
+	/** Until the response starts (a non-streamed answer starts when it is complete). Default 10 minutes. */
 	timeoutMs?: number;
 	/** Longest silence allowed between two chunks of a response body. Default 5 minutes. */
 	idleTimeoutMs?: number;
@@ -71,8 +71,8 @@ export async function requestJson<T = unknown>(
 	apiRequest: ApiRequest,
 	policy: RequestPolicy = {},
 ): Promise<JsonResponse<T>> {
-	return await withRetries(connection, policy, async (deadline) => {
-		const response = await send(connection, apiRequest, policy, deadline.signal, false);
+	return await withRetries(connection, policy, async () => {
+		const response = await send(connection, apiRequest, policy, false);
 		const body = await readJsonBody(response, connection);
 		if (readServiceError(body)) throw failureFor(response, body, connection, apiRequest);
 		await connectionReleased();
@@ -91,12 +91,9 @@ export async function requestStream(
 	policy: RequestPolicy,
 	onPayload: StreamHandler,
 ): Promise<StreamResponse> {
-	const { response, deadline } = await withRetries(connection, policy, async (attemptDeadline) => {
-		const started = await send(connection, apiRequest, policy, attemptDeadline.signal, true);
-		// Once the stream has started only the idle timeout applies: tokens that keep coming keep it alive.
-		attemptDeadline.clear();
-		return { response: started, deadline: attemptDeadline };
-	});
+	// undici's headersTimeout is the limit until the stream starts; then only the idle timeout
+	// (bodyTimeout) applies: tokens that keep coming keep it alive.
+	const response = await withRetries(connection, policy, async () => await send(connection, apiRequest, policy, true));
 	const requestId = requestIdOf(response);
 	try {
 		const contentType = headerValue(response.headers['content-type']) ?? '';
@@ -113,45 +110,21 @@ export async function requestStream(
 		return { kind: 'events', sawDone, requestId };
 	} catch (caught) {
 		response.body.destroy();
-		throw normalise(caught, connection, policy.signal, deadline);
+		throw normalise(caught, connection, policy.signal);
 	}
 }
 
-/** One attempt's time limit: aborts its request when the timeout passes, unless cleared first. */
-interface Deadline {
-	signal: AbortSignal;
-	expired: boolean;
-	clear(): void;
-}
-
-function startDeadline(timeoutMs: number, cancel: AbortSignal | undefined): Deadline {
-	const controller = new AbortController();
-	const deadline: Deadline = {
-		signal: cancel ? AbortSignal.any([cancel, controller.signal]) : controller.signal,
-		expired: false,
-		clear: () => clearTimeout(timer),
-	};
-	const timer = setTimeout(() => {
-		deadline.expired = true;
-		controller.abort(new Error('timeout'));
-	}, timeoutMs);
-	return deadline;
-}
-
-type Attempt<T> = (deadline: Deadline) => Promise<T>;
+type Attempt<T> = () => Promise<T>;
 
 async function withRetries<T>(connection: Connection, policy: RequestPolicy, attempt: Attempt<T>): Promise<T> {
 	const maxRetries = Math.max(0, policy.maxRetries ?? DEFAULT_MAX_RETRIES);
 	for (let retry = 0; ; retry++) {
-		const deadline = startDeadline(policy.timeoutMs ?? DEFAULT_TIMEOUT_MS, policy.signal);
 		try {
-			return await attempt(deadline);
+			return await attempt();
 		} catch (caught) {
-			const error = normalise(caught, connection, policy.signal, deadline);
+			const error = normalise(caught, connection, policy.signal);
 			if (retry >= maxRetries || !isRetryable(error)) throw error;
 			await sleep(backoffMs(retry, error, policy), policy.signal);
-		} finally {
-			deadline.clear();
 		}
 	}
 }
@@ -160,7 +133,6 @@ async function send(
 	connection: Connection,
 	apiRequest: ApiRequest,
 	policy: RequestPolicy,
-	signal: AbortSignal,
 	stream: boolean,
 ): Promise<Dispatcher.ResponseData> {
 	const url = new URL(joinUrl(apiRequest.baseUrl ?? connection.baseUrl, apiRequest.path));
@@ -174,8 +146,10 @@ async function send(
 			...(apiRequest.body !== undefined && { 'content-type': 'application/json' }),
 		},
 		body: apiRequest.body === undefined ? undefined : JSON.stringify(apiRequest.body),
-		signal,
-		// A non-streamed completion sends its headers only when the whole answer is ready.
+		signal: policy.signal,
+		// The timeout: a non-streamed completion sends its headers only when the whole answer is
+		// ready, a stream when it starts. No timer of our own: a per-request AbortController and
+		// timer cost more CPU than the rest of this client together.
 		headersTimeout: timeoutMs,
 		bodyTimeout: policy.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
 	});
@@ -274,14 +248,13 @@ function normalise(
 	caught: unknown,
 	connection: Connection,
 	cancel: AbortSignal | undefined,
-	deadline: Deadline,
 ): NebulaBlockError {
 	if (caught instanceof NebulaBlockError) return caught;
 	if (cancel?.aborted) {
 		return new NebulaBlockError({ kind: 'aborted', message: 'The request was cancelled', cause: caught });
 	}
 	const code = errorCode(caught);
-	if (deadline.expired || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+	if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
 		return timeoutFailure(code, caught);
 	}
 	const message = caught instanceof Error ? caught.message : String(caught);

@@ -12,7 +12,6 @@ export interface SseEvent {
 export const DEFAULT_MAX_EVENT_CHARS = 16 * 1024 * 1024;
 
 const LF = 10;
-const CR = 13;
 
 /**
  * Incremental SSE decoder: bytes in, events out. It copes with what real servers and proxies
@@ -58,25 +57,26 @@ export class SseDecoder {
 			if (text.charCodeAt(0) === LF) start = 1;
 		}
 		const length = text.length;
-		let position = start;
-		while (position < length) {
-			const code = text.charCodeAt(position);
-			if (code !== LF && code !== CR) {
-				position++;
-				continue;
-			}
+		// Line ends are found with native indexOf, far faster than a charCodeAt loop; each is
+		// searched again only once the scan has passed it, so a stream without CR costs one search.
+		let nextLf = text.indexOf('\n', start);
+		let nextCr = text.indexOf('\r', start);
+		while (nextLf !== -1 || nextCr !== -1) {
+			const position = nextCr === -1 || (nextLf !== -1 && nextLf < nextCr) ? nextLf : nextCr;
 			let line = text.slice(start, position);
 			if (this.partialLine.length > 0) {
 				line = this.partialLine + line;
 				this.partialLine = '';
 			}
 			this.processLine(line, out);
-			position++;
-			if (code === CR) {
-				if (position === length) this.skipNextLf = true;
-				else if (text.charCodeAt(position) === LF) position++;
+			let next = position + 1;
+			if (position === nextCr) {
+				if (next === length) this.skipNextLf = true;
+				else if (text.charCodeAt(next) === LF) next++;
 			}
-			start = position;
+			start = next;
+			if (nextLf !== -1 && nextLf < start) nextLf = text.indexOf('\n', start);
+			if (nextCr !== -1 && nextCr < start) nextCr = text.indexOf('\r', start);
 		}
 		if (start < length) {
 			this.partialLine += text.slice(start);

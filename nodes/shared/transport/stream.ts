@@ -14,6 +14,9 @@ export interface StreamSummary {
 	sawDone: boolean;
 }
 
+/** What is read and thrown away after `[DONE]` to keep the connection reusable. */
+const MAX_DRAIN_BYTES = 64 * 1024;
+
 /**
  * Reads an SSE body to its end: JSON payloads go to `onPayload`; `[DONE]` ends the stream
  * (whatever follows is ignored); an error event or error payload throws the service's error.
@@ -25,10 +28,21 @@ export async function consumeEventStream(
 ): Promise<StreamSummary> {
 	const decoder = new SseDecoder();
 	const events: SseEvent[] = [];
+	let sawDone = false;
+	let drainedBytes = 0;
 	for await (const chunk of body) {
+		if (sawDone) {
+			// Leaving the loop early destroys the body, and undici closes a connection whose
+			// response did not end: read on to the end (usually just the chunked terminator) so
+			// the connection goes back to the pool. A server that keeps talking loses it.
+			drainedBytes += chunk.length;
+			if (drainedBytes > MAX_DRAIN_BYTES) break;
+			continue;
+		}
 		decoder.push(chunk, events);
-		if (events.length > 0 && deliver(events, onPayload, context)) return { sawDone: true };
+		if (events.length > 0 && deliver(events, onPayload, context)) sawDone = true;
 	}
+	if (sawDone) return { sawDone };
 	decoder.end(events);
 	return { sawDone: deliver(events, onPayload, context) };
 }
