@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { readConnection, type NebulaConnection } from './connection';
@@ -35,6 +37,8 @@ export async function runItems(context: IExecuteFunctions, operation: ItemOperat
 	const stop = new AbortController();
 	const cancel = context.getExecutionCancelSignal();
 	const signal = cancel ? AbortSignal.any([cancel, stop.signal]) : stop.signal;
+	// Every request in flight (and its retry wait) listens on this one signal; that is by design.
+	setMaxListeners(concurrency * 2 + 10, signal);
 	const results: INodeExecutionData[][] = new Array(items.length);
 
 	const runOne = async (itemIndex: number): Promise<void> => {
