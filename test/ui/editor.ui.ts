@@ -47,7 +47,7 @@ async function jsonViewText(output: Locator): Promise<string> {
 }
 
 beforeAll(async () => {
-	// A fresh machine installs chromium (about a minute) and n8n (about 5 minutes) here.
+	// A fresh machine installs chromium (about a minute, with its recommended fonts) and n8n (about 5 minutes) here.
 	await timed('chromium present or installed', async () => ensureChromium(log));
 	sandbox = await startUiSandbox({ log });
 }, 20 * 60_000);

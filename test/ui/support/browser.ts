@@ -20,7 +20,7 @@ export function ensureChromium(log: (line: string) => void = () => undefined): v
 	}
 	log('Installing chromium with apt-get (first run on this machine)...');
 	const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-	for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'chromium']]) {
+	for (const args of [['update'], ['install', '-y', 'chromium']]) {
 		const result = spawnSync('apt-get', args, { env, encoding: 'utf8', timeout: 10 * 60_000 });
 		if (result.status !== 0) {
 			throw new Error(`apt-get ${args.join(' ')} failed (exit ${result.status ?? result.signal}):\n${(result.stderr || result.stdout || '').slice(-2000)}`);
