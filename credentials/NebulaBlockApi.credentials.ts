@@ -1,6 +1,5 @@
 import type {
 	IAuthenticateGeneric,
-	ICredentialTestRequest,
 	ICredentialType,
 	INodeProperties,
 } from 'n8n-workflow';
@@ -58,12 +57,6 @@ export class NebulaBlockApi implements ICredentialType {
 		},
 	};
 
-	// Listing the models proves the key without spending any tokens.
-	test: ICredentialTestRequest = {
-		request: {
-			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}',
-			url: '/models',
-			skipSslCertificateValidation: '={{$credentials.allowUnauthorizedCerts}}',
-		},
-	};
+	// The connection test is the nodes' `nebulaBlockApiTest` method (nodes/shared/methods/testCredential.ts):
+	// it asks both list endpoints of the service, which one test request cannot.
 }

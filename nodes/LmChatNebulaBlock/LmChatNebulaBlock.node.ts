@@ -5,6 +5,7 @@ import { CREDENTIAL_TYPE } from '../shared/connection';
 import { modelLocator } from '../shared/descriptions/model';
 import { maxTokensOption, temperatureOption, topPOption } from '../shared/descriptions/options';
 import { searchModels } from '../shared/methods/searchModels';
+import { nebulaBlockApiTest } from '../shared/methods/testCredential';
 import {
 	frequencyPenaltyOption,
 	modelMaxRetriesOption,
@@ -30,7 +31,7 @@ export class LmChatNebulaBlock implements INodeType {
 		// eslint-disable-next-line n8n-nodes-base/node-class-description-outputs-wrong
 		outputs: [NodeConnectionTypes.AiLanguageModel],
 		outputNames: ['Model'],
-		credentials: [{ name: CREDENTIAL_TYPE, required: true }],
+		credentials: [{ name: CREDENTIAL_TYPE, required: true, testedBy: 'nebulaBlockApiTest' }],
 		properties: [
 			{
 				displayName:
@@ -68,7 +69,7 @@ export class LmChatNebulaBlock implements INodeType {
 		],
 	};
 
-	methods = { listSearch: { searchModels } };
+	methods = { listSearch: { searchModels }, credentialTest: { nebulaBlockApiTest } };
 
 	async supplyData(this: ISupplyDataFunctions, itemIndex: number): Promise<SupplyData> {
 		return await supplyChatModel(this, itemIndex);

@@ -5,6 +5,7 @@ import { CREDENTIAL_TYPE } from '../shared/connection';
 import { modelLocator } from '../shared/descriptions/model';
 import { simplifyParameter } from '../shared/descriptions/options';
 import { searchModels } from '../shared/methods/searchModels';
+import { nebulaBlockApiTest } from '../shared/methods/testCredential';
 import { runItems } from '../shared/runner';
 import { messageFields } from './description/messages';
 import { chatOptions } from './description/options';
@@ -22,11 +23,11 @@ export class NebulaBlockChat implements INodeType {
 		usableAsTool: true,
 		inputs: ['main'],
 		outputs: ['main'],
-		credentials: [{ name: CREDENTIAL_TYPE, required: true }],
+		credentials: [{ name: CREDENTIAL_TYPE, required: true, testedBy: 'nebulaBlockApiTest' }],
 		properties: [modelLocator, ...messageFields, simplifyParameter, chatOptions],
 	};
 
-	methods = { listSearch: { searchModels } };
+	methods = { listSearch: { searchModels }, credentialTest: { nebulaBlockApiTest } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await runItems(this, chatOperation);

@@ -15,6 +15,7 @@ import {
 	topPOption,
 } from '../shared/descriptions/options';
 import { searchModels } from '../shared/methods/searchModels';
+import { nebulaBlockApiTest } from '../shared/methods/testCredential';
 import { runItems } from '../shared/runner';
 import { TEXT_GENERATE_DEFAULTS } from '../shared/text/body';
 import { textGenerateOperation } from '../shared/text/operation';
@@ -32,7 +33,7 @@ export class NebulaBlockTextGenerate implements INodeType {
 		usableAsTool: true,
 		inputs: ['main'],
 		outputs: ['main'],
-		credentials: [{ name: CREDENTIAL_TYPE, required: true }],
+		credentials: [{ name: CREDENTIAL_TYPE, required: true, testedBy: 'nebulaBlockApiTest' }],
 		properties: [
 			modelLocator,
 			{
@@ -87,7 +88,7 @@ export class NebulaBlockTextGenerate implements INodeType {
 		],
 	};
 
-	methods = { listSearch: { searchModels } };
+	methods = { listSearch: { searchModels }, credentialTest: { nebulaBlockApiTest } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await runItems(this, textGenerateOperation);

@@ -1,4 +1,9 @@
-import type { IExecuteFunctions, ILoadOptionsFunctions, ISupplyDataFunctions } from 'n8n-workflow';
+import type {
+	ICredentialDataDecryptedObject,
+	IExecuteFunctions,
+	ILoadOptionsFunctions,
+	ISupplyDataFunctions,
+} from 'n8n-workflow';
 
 import type { Connection } from './transport/client';
 
@@ -14,7 +19,11 @@ export interface NebulaConnection extends Connection {
 type CredentialReader = Pick<IExecuteFunctions | ILoadOptionsFunctions | ISupplyDataFunctions, 'getCredentials'>;
 
 export async function readConnection(context: CredentialReader): Promise<NebulaConnection> {
-	const credentials = await context.getCredentials(CREDENTIAL_TYPE);
+	return connectionFromCredential(await context.getCredentials(CREDENTIAL_TYPE));
+}
+
+/** The credential's fields, with the defaults a credential saved before a field existed lacks. */
+export function connectionFromCredential(credentials: ICredentialDataDecryptedObject): NebulaConnection {
 	return {
 		apiKey: String(credentials.apiKey ?? ''),
 		baseUrl: String(credentials.baseUrl || DEFAULT_BASE_URL),

@@ -62,12 +62,12 @@ describe('REST API behind the editor (no browser)', () => {
 
 	test('credential test: the good key connects, a wrong key fails with a clear message that does not repeat the key', async () => {
 		const good = await testCredential(sandbox.session, sandbox.good);
-		expect(good).toEqual({ httpStatus: 200, status: 'OK', message: 'Connection successful!' });
+		expect(good).toEqual({ httpStatus: 200, status: 'OK', message: `Connection successful: ${TEXT_MODEL_IDS.length} text models available` });
 
 		const wrong = await testCredential(sandbox.session, sandbox.wrong);
 		expect(wrong.httpStatus).toBe(200);
 		expect(wrong.status).toBe('Error');
-		expect(wrong.message).toMatch(/Authorization failed/);
+		expect(wrong.message).toBe('Invalid API key provided. Check the API key in the Nebula Block API credential.');
 		expect(wrong.message).not.toContain(sandbox.wrong.apiKey);
 
 		// The key sent in the request wins over the stored one, as when a user types a new key before testing.
@@ -96,7 +96,7 @@ describe('REST API behind the editor (no browser)', () => {
 		const down = await listModels(sandbox.session, CHAT_TYPE, sandbox.good);
 		// n8n turns any listSearch error into HTTP 500 with the node's message.
 		expect(down.httpStatus).toBe(500);
-		expect(down.message).toBe('Could not load the model list: Service Unavailable');
+		expect(down.message).toBe('Could not load the model list: Service Unavailable. Check the Base URL in the credential or try again later, or switch Model to "By ID" and type the model ID.');
 
 		sandbox.fake.setModelsMode('both');
 		const back = await listModels(sandbox.session, CHAT_TYPE, sandbox.good);
@@ -107,7 +107,7 @@ describe('REST API behind the editor (no browser)', () => {
 	test('model list with a wrong key says the key is invalid, without the key', async () => {
 		const list = await listModels(sandbox.session, TEXT_TYPE, sandbox.wrong);
 		expect(list.httpStatus).toBe(500);
-		expect(list.message).toBe('Could not load the model list: Invalid API key provided');
+		expect(list.message).toBe('Could not load the model list: Invalid API key provided. Check the API key in the Nebula Block API credential, or switch Model to "By ID" and type the model ID.');
 		expect(JSON.stringify(list.raw)).not.toContain(sandbox.wrong.apiKey);
 	});
 });
@@ -207,7 +207,7 @@ describe('the editor in chromium', () => {
 		// While the list endpoints are down the editor says why; once they are back, opening the list again loads it.
 		sandbox.fake.setModelsMode('down');
 		try {
-			expect(await modelListError(page, ndv)).toBe('Could not load the model list: Service Unavailable');
+			expect(await modelListError(page, ndv)).toBe('Could not load the model list: Service Unavailable. Check the Base URL in the credential or try again later, or switch Model to "By ID" and type the model ID.');
 		} finally {
 			sandbox.fake.setModelsMode('both');
 		}
@@ -237,7 +237,7 @@ describe('the editor in chromium', () => {
 		await saveWithApiKey(page, dialog, 'nb-typed-but-wrong');
 		await waitForTestFailure(dialog);
 		// Found on the page, not just in a response: the user reads why.
-		await showFailureReason(dialog, 'Authorization failed - please check your credentials');
+		await showFailureReason(dialog, 'Invalid API key provided. Check the API key in the Nebula Block API credential.');
 		await screenshot(page, 'credential-test-failure');
 	});
 });
