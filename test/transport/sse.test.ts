@@ -80,4 +80,104 @@ describe('SseDecoder', () => {
 			for (let i = 0; i < 10; i++) other.push(encoder.encode(`data: ${'y'.repeat(20)}\n`), events);
 		}).toThrow(/larger than 64 characters/);
 	});
+
+	describe('byte-level scanning', () => {
+		// Every feature at once: BOM, comments, event/id/retry fields, multi-line data, multi-byte
+		// characters, an error event, [DONE]; each event must survive any split of the bytes.
+		const mixed =
+			'\ufeff: hello\n' +
+			'retry: 3000\n' +
+			'id: 1\n' +
+			'data: {"text":"héllo 東京 🚀"}\n\n' +
+			'event: progress\n' +
+			'data: line one\n' +
+			'data:line two\n' +
+			'data\n\n' +
+			': keep-alive\n\n' +
+			'unknown: field\n' +
+			'dat\n' +
+			'data: after short line\n\n' +
+			'event: error\n' +
+			'data: {"error":{"message":"boom"}}\n\n' +
+			'data: [DONE]\n\n';
+		const expected: SseEvent[] = [
+			{ event: undefined, data: '{"text":"héllo 東京 🚀"}', id: '1' },
+			{ event: 'progress', data: 'line one\nline two\n', id: '1' },
+			{ event: undefined, data: 'after short line', id: '1' },
+			{ event: 'error', data: '{"error":{"message":"boom"}}', id: '1' },
+			{ event: undefined, data: '[DONE]', id: '1' },
+		];
+
+		it.each([
+			['LF', mixed],
+			['CRLF', mixed.replace(/\n/g, '\r\n')],
+			['CR', mixed.replace(/\n/g, '\r')],
+		])('decodes the same events from %s line ends split in two at every byte', (_name, text) => {
+			const bytes = encoder.encode(text);
+			for (let split = 0; split <= bytes.length; split++) {
+				const decoder = new SseDecoder();
+				const events: SseEvent[] = [];
+				decoder.push(bytes.subarray(0, split), events);
+				decoder.push(bytes.subarray(split), events);
+				decoder.end(events);
+				expect({ split, events }).toEqual({ split, events: expected });
+			}
+		});
+
+		it.each([1, 2, 3, 4, 5, 6, 7, 13, 64])('decodes the same events in %s-byte pieces', (size) => {
+			expect(decodeInPieces(mixed, size)).toEqual(expected);
+			expect(decodeInPieces(mixed.replace(/\n/g, '\r\n'), size)).toEqual(expected);
+		});
+
+		it('takes Buffers as undici gives them, and plain Uint8Arrays alike', () => {
+			const text = 'data: {"a":"ü"}\n\n';
+			for (const bytes of [Buffer.from(text), encoder.encode(text)]) {
+				expect(dataOf(decodeInPieces(bytes, 1000))).toEqual(['{"a":"ü"}']);
+			}
+		});
+
+		it('keeps its own copy of an unfinished line, so the caller may reuse its buffer', () => {
+			const decoder = new SseDecoder();
+			const events: SseEvent[] = [];
+			const buffer = Buffer.from('data: first half');
+			decoder.push(buffer, events);
+			buffer.fill(0x78);
+			decoder.push(Buffer.from(' and the rest\n\n'), events);
+			expect(dataOf(events)).toEqual(['first half and the rest']);
+		});
+
+		it('does not read a short line as data from the bytes a longer earlier line left behind', () => {
+			const decoder = new SseDecoder();
+			const events: SseEvent[] = [];
+			for (const piece of ['data: a long value', '\n\n', 'dat', '\n', 'data: x', '\n\n', '\xef\xbb', '\n']) {
+				decoder.push(Buffer.from(piece, 'latin1'), events);
+			}
+			decoder.end(events);
+			expect(dataOf(events)).toEqual(['a long value', 'x']);
+		});
+
+		it('keeps a byte order mark that is not at the start of the stream', () => {
+			const bytes = encoder.encode('data: a\n\n\ufeffdata: b\n\ndata: \ufeffc\n\n');
+			expect(dataOf(decodeInPieces(bytes, 1))).toEqual(['a', '\ufeffc']);
+			expect(dataOf(decodeInPieces(bytes, 1000))).toEqual(['a', '\ufeffc']);
+		});
+
+		it('turns invalid UTF-8 into replacement characters, as a TextDecoder does', () => {
+			const bytes = new Uint8Array([...encoder.encode('data: a'), 0xe6, 0x9d, ...encoder.encode('b\n\n')]);
+			expect(dataOf(decodeInPieces(bytes, 1))).toEqual([new TextDecoder().decode(bytes.subarray(6, 10))]);
+		});
+
+		it('keeps the last event id for later events and ignores an id with a NUL', () => {
+			const events = decodeInPieces('id: 5\ndata: a\n\ndata: b\n\nid: x\u0000y\ndata: c\n\nid\ndata: d\n\n', 3);
+			expect(events.map((event) => event.id)).toEqual(['5', '5', '5', '']);
+		});
+
+		it('refuses a line that never ends once it passes the bound, across many chunks', () => {
+			const decoder = new SseDecoder(1000);
+			const events: SseEvent[] = [];
+			expect(() => {
+				for (let i = 0; i < 100; i++) decoder.push(encoder.encode('data: ' + 'z'.repeat(50)), events);
+			}).toThrow(/larger than 1000 characters/);
+		});
+	});
 });
