@@ -81,7 +81,7 @@ export const concurrencyOption: INodeProperties = {
 };
 
 export const batchDelayOption: INodeProperties = {
-	displayName: 'Delay Between Batches (Ms)',
+	displayName: 'Delay Between Batches (Milliseconds)',
 	name: 'batchDelay',
 	type: 'number',
 	typeOptions: { minValue: 0 },
