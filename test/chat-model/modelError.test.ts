@@ -1,16 +1,9 @@
-import type { INode } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { failedAttemptHandler, modelError } from '../../nodes/shared/model/modelError';
+import { packageNode } from '../support/node-fixture';
 
-const node: INode = {
-	id: 'model',
-	name: 'Nebula Block Chat Model',
-	type: 'n8n-nodes-nebula-block.lmChatNebulaBlock',
-	typeVersion: 1,
-	position: [0, 0],
-	parameters: {},
-};
+const node = packageNode('lmChatNebulaBlock', 'Nebula Block Chat Model');
 const KEY = 'nb-live-0123456789abcdef';
 
 /** Shaped like the OpenAI client's APIError: `error` is the body's `error` member. */

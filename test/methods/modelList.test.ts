@@ -5,13 +5,14 @@
  */
 import * as net from 'node:net';
 
-import type { ICredentialTestFunctions, ILoadOptionsFunctions, INode } from 'n8n-workflow';
+import type { ICredentialTestFunctions, ILoadOptionsFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { nebulaBlockApiTest } from '../../nodes/shared/methods/testCredential';
 import { searchModels } from '../../nodes/shared/methods/searchModels';
 import { closeDispatchers } from '../../nodes/shared/transport/dispatcher';
 import { startFakeNebula, type FakeModel, type FakeNebula, type ModelsMode } from '../support/fake-nebula';
+import { packageNode } from '../support/node-fixture';
 
 const MODELS: FakeModel[] = [
 	{ id: 'meta-llama/Llama-3.3-70B-Instruct', type: 'Text', contextLength: 131072 },
@@ -34,14 +35,7 @@ afterAll(async () => {
 	await fake.close();
 });
 
-const node: INode = {
-	id: 'node-1',
-	name: 'Nebula Block Chat Completion',
-	type: 'n8n-nodes-nebula-block.nebulaBlockChat',
-	typeVersion: 1,
-	position: [0, 0],
-	parameters: {},
-};
+const node = packageNode('nebulaBlockChat', 'Nebula Block Chat Completion');
 
 function credentialData(apiKey: string, baseUrl = fake.url) {
 	return { apiKey, baseUrl, textGenerateUrl: baseUrl, allowUnauthorizedCerts: false };

@@ -1,16 +1,9 @@
-import type { INode } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { NebulaBlockError, httpFailure, readServiceError, redact, toNodeError } from '../../nodes/shared/transport/errors';
+import { packageNode } from '../support/node-fixture';
 
-const node: INode = {
-	id: 'n1',
-	name: 'Nebula Block',
-	type: 'n8n-nodes-nebula-block.nebulaBlockChat',
-	typeVersion: 1,
-	position: [0, 0],
-	parameters: {},
-};
+const node = packageNode('nebulaBlockChat', 'Nebula Block');
 
 describe('readServiceError', () => {
 	it('reads every error shape the service is known to send', () => {
