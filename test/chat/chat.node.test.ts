@@ -7,6 +7,7 @@ import type { IDataObject, INodeExecutionData, INodeParameters, StructuredChunk 
 
 import { startFakeNebula, type FakeNebula, type Step } from '../support/fake-nebula';
 import { runNode, shutdownHarness } from '../support/n8n-harness';
+import { expectEachItemStreamed } from '../support/streamed-chunks';
 
 const TYPE = 'n8n-nodes-nebula-block.nebulaBlockChat';
 const MODEL = 'fake/chat-model';
@@ -500,14 +501,8 @@ describe('streams', () => {
 			onChunk: (chunk) => chunks.push(chunk),
 		});
 		expect(error).toBeUndefined();
-		for (const itemIndex of [0, 1]) {
-			const own = chunks.filter((chunk) => chunk.metadata.itemIndex === itemIndex);
-			expect(own[0].type).toBe('begin');
-			expect(own.at(-1)?.type).toBe('end');
-			const pieces = own.filter((chunk) => chunk.type === 'item').map((chunk) => chunk.content);
-			expect(pieces.length).toBeGreaterThan(1);
-			expect(pieces.join('')).toBe(items[itemIndex].json.content);
-		}
+		expect(items).toHaveLength(2);
+		expectEachItemStreamed(chunks, items, 'content');
 	});
 
 	it('reads a JSON answer to a stream request, and streams it in one piece', async () => {

@@ -7,6 +7,7 @@ import type { IDataObject, INodeExecutionData, INodeParameters, StructuredChunk 
 
 import { startFakeNebula, type FakeNebula, type Step } from '../support/fake-nebula';
 import { runNode, shutdownHarness } from '../support/n8n-harness';
+import { expectEachItemStreamed } from '../support/streamed-chunks';
 
 const TYPE = 'n8n-nodes-nebula-block.nebulaBlockTextGenerate';
 const MODEL = 'fake/text-model';
@@ -403,15 +404,8 @@ describe('streaming to n8n', () => {
 			onChunk: (chunk) => chunks.push(chunk),
 		});
 		expect(error).toBeUndefined();
-		for (const itemIndex of [0, 1]) {
-			const own = chunks.filter((chunk) => chunk.metadata.itemIndex === itemIndex);
-			expect(own[0].type).toBe('begin');
-			expect(own.at(-1)?.type).toBe('end');
-			const pieces = own.filter((chunk) => chunk.type === 'item').map((chunk) => chunk.content);
-			// The fake streams word by word: more than one piece proves the text was not sent at the end.
-			expect(pieces.length).toBeGreaterThan(1);
-			expect(pieces.join('')).toBe(items[itemIndex].json.text);
-		}
+		expect(items).toHaveLength(2);
+		expectEachItemStreamed(chunks, items, 'text');
 	});
 
 	it('sends the whole text as one piece when the service answered with JSON', async () => {
