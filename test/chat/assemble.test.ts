@@ -101,4 +101,37 @@ describe('ChatAssembler', () => {
 		assembler.push(chunk([{ index: 0, delta: { content: 'b' }, logprobs: { content: [{ token: 'b' }] }, finish_reason: 'stop' }]));
 		expect(assembler.completion().choices[0].logprobs).toEqual({ content: [{ token: 'a' }, { token: 'b' }] });
 	});
+
+	it('switches between choices and back, and reads a choice without an index by its position', () => {
+		const assembler = new ChatAssembler();
+		const seen = [
+			assembler.push(chunk([delta(0, { content: 'a' }), delta(1, { content: 'x' })])),
+			assembler.push(chunk([delta(1, { content: 'y' })])),
+			assembler.push(chunk([delta(0, { content: 'b' })])),
+			assembler.push(chunk([{ delta: { content: 'c' }, finish_reason: 'stop' }, { delta: { content: 'z' }, finish_reason: 'stop' }])),
+		];
+		expect(seen).toEqual([
+			[
+				{ index: 0, text: 'a' },
+				{ index: 1, text: 'x' },
+			],
+			[{ index: 1, text: 'y' }],
+			[{ index: 0, text: 'b' }],
+			[
+				{ index: 0, text: 'c' },
+				{ index: 1, text: 'z' },
+			],
+		]);
+		expect(assembler.completion().choices.map((choice) => choice.message.content)).toEqual(['abc', 'xyz']);
+	});
+
+	it('takes the first non-empty id and model and the first created time, and the last fingerprint', () => {
+		const assembler = new ChatAssembler();
+		assembler.push({ id: '', model: '', created: 0, system_fingerprint: 'fp1', choices: [delta(0, { content: 'a' })] });
+		assembler.push({ id: 'first', model: 'm1', created: 5, system_fingerprint: null, choices: [] });
+		assembler.push({ id: 'second', model: 'm2', created: 6, choices: [delta(0, {}, 'stop')] });
+		const completion = assembler.completion();
+		expect([completion.id, completion.model, completion.created, completion.system_fingerprint]).toEqual(['first', 'm1', 5, null]);
+		expect(assembler.chunks).toBe(3);
+	});
 });

@@ -43,26 +43,35 @@ export class ChatAssembler {
 	private serviceTier?: unknown;
 	private usage?: ChatUsage;
 	private readonly choices = new Map<number, ChoiceState>();
+	/** The choice the previous chunk touched: with one choice (almost always), no map lookup. */
+	private lastChoice?: ChoiceState;
 	private chunkCount = 0;
 
 	/** Feeds one decoded payload. Returns the content text it adds, per choice, for live display. */
 	push(chunk: Json): ContentDelta[] {
 		this.chunkCount++;
-		if (typeof chunk.id === 'string' && chunk.id !== '' && this.id === '') this.id = chunk.id;
-		if (typeof chunk.created === 'number' && this.created === 0) this.created = chunk.created;
-		if (typeof chunk.model === 'string' && chunk.model !== '' && this.model === '') this.model = chunk.model;
-		if (chunk.system_fingerprint !== undefined) this.systemFingerprint = chunk.system_fingerprint as string | null;
-		if (chunk.service_tier !== undefined) this.serviceTier = chunk.service_tier;
+		// Once set, the first value stays: the stored field is tested first, so a long stream
+		// costs one comparison per field and chunk.
+		if (this.id === '' && typeof chunk.id === 'string') this.id = chunk.id;
+		if (this.created === 0 && typeof chunk.created === 'number') this.created = chunk.created;
+		if (this.model === '' && typeof chunk.model === 'string') this.model = chunk.model;
+		const systemFingerprint = chunk.system_fingerprint;
+		if (systemFingerprint !== undefined) this.systemFingerprint = systemFingerprint as string | null;
+		const serviceTier = chunk.service_tier;
+		if (serviceTier !== undefined) this.serviceTier = serviceTier;
 		// Some servers repeat a running total in every chunk: the last one seen is the whole count.
-		if (isObject(chunk.usage)) this.usage = chunk.usage as ChatUsage;
+		const usage = chunk.usage;
+		if (usage !== undefined && isObject(usage)) this.usage = usage as unknown as ChatUsage;
 		const deltas: ContentDelta[] = [];
-		if (!Array.isArray(chunk.choices)) return deltas;
-		chunk.choices.forEach((rawChoice, position) => {
-			if (!isObject(rawChoice)) return;
+		const choices = chunk.choices;
+		if (!Array.isArray(choices)) return deltas;
+		for (let position = 0; position < choices.length; position++) {
+			const rawChoice: unknown = choices[position];
+			if (!isObject(rawChoice)) continue;
 			const index = typeof rawChoice.index === 'number' ? rawChoice.index : position;
 			const text = this.applyChoice(this.choiceAt(index), rawChoice);
 			if (text !== '') deltas.push({ index, text });
-		});
+		}
 		return deltas;
 	}
 
@@ -94,39 +103,47 @@ export class ChatAssembler {
 	}
 
 	private choiceAt(index: number): ChoiceState {
+		const last = this.lastChoice;
+		if (last !== undefined && last.index === index) return last;
 		let choice = this.choices.get(index);
 		if (!choice) {
 			choice = { index, content: '', toolCalls: new Map(), finishReason: null };
 			this.choices.set(index, choice);
 		}
+		this.lastChoice = choice;
 		return choice;
 	}
 
 	private applyChoice(choice: ChoiceState, raw: Json): string {
-		if (typeof raw.finish_reason === 'string' && raw.finish_reason !== '') choice.finishReason = raw.finish_reason;
-		if (isObject(raw.logprobs) && Array.isArray(raw.logprobs.content)) {
+		const finishReason = raw.finish_reason;
+		if (typeof finishReason === 'string' && finishReason !== '') choice.finishReason = finishReason;
+		const logprobs = raw.logprobs;
+		if (logprobs !== null && logprobs !== undefined && isObject(logprobs) && Array.isArray(logprobs.content)) {
 			// Appended in place: copying the list per chunk made long answers with logprobs quadratic.
-			(choice.logprobs ??= []).push(...raw.logprobs.content);
+			(choice.logprobs ??= []).push(...logprobs.content);
 		}
 		const delta = raw.delta;
 		if (!isObject(delta)) return '';
-		if (typeof delta.role === 'string' && delta.role !== '') choice.role = delta.role;
-		if (typeof delta.reasoning_content === 'string') {
-			choice.reasoningContent = (choice.reasoningContent ?? '') + delta.reasoning_content;
+		const content = delta.content;
+		const role = delta.role;
+		if (typeof role === 'string' && role !== '') choice.role = role;
+		const reasoningContent = delta.reasoning_content;
+		if (typeof reasoningContent === 'string') choice.reasoningContent = (choice.reasoningContent ?? '') + reasoningContent;
+		const reasoning = delta.reasoning;
+		if (typeof reasoning === 'string') choice.reasoning = (choice.reasoning ?? '') + reasoning;
+		const toolCalls = delta.tool_calls;
+		if (toolCalls !== undefined && Array.isArray(toolCalls)) {
+			for (const call of toolCalls) if (isObject(call)) mergeToolCall(choice, call);
 		}
-		if (typeof delta.reasoning === 'string') choice.reasoning = (choice.reasoning ?? '') + delta.reasoning;
-		if (Array.isArray(delta.tool_calls)) {
-			for (const call of delta.tool_calls) if (isObject(call)) mergeToolCall(choice, call);
-		}
-		if (isObject(delta.function_call)) {
-			const fragment = delta.function_call;
+		const functionCall = delta.function_call;
+		if (functionCall !== undefined && isObject(functionCall)) {
 			choice.functionCall ??= { name: '', arguments: '' };
-			if (typeof fragment.name === 'string') choice.functionCall.name = mergeName(choice.functionCall.name, fragment.name);
-			if (typeof fragment.arguments === 'string') choice.functionCall.arguments += fragment.arguments;
+			if (typeof functionCall.name === 'string') choice.functionCall.name = mergeName(choice.functionCall.name, functionCall.name);
+			if (typeof functionCall.arguments === 'string') choice.functionCall.arguments += functionCall.arguments;
 		}
-		if (typeof delta.content === 'string') {
-			choice.content += delta.content;
-			return delta.content;
+		if (typeof content === 'string') {
+			choice.content += content;
+			return content;
 		}
 		return '';
 	}
