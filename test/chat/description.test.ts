@@ -2,7 +2,10 @@ import type { INodeProperties } from 'n8n-workflow';
 
 import codex from '../../nodes/NebulaBlockChat/NebulaBlockChat.node.json';
 import { NebulaBlockChat } from '../../nodes/NebulaBlockChat/NebulaBlockChat.node';
+import { LmChatNebulaBlock } from '../../nodes/LmChatNebulaBlock/LmChatNebulaBlock.node';
+import { NebulaBlockTextGenerate } from '../../nodes/NebulaBlockTextGenerate/NebulaBlockTextGenerate.node';
 import { buildChatBody } from '../../nodes/shared/chat/body';
+import { nebulaBlockApiTest } from '../../nodes/shared/methods/testCredential';
 
 const { description } = new NebulaBlockChat();
 const options = description.properties.find((property) => property.name === 'options') as INodeProperties;
@@ -15,10 +18,18 @@ describe('Chat Completion node description', () => {
 		expect(description.subtitle).toContain('$parameter["model"]');
 		expect(description.usableAsTool).toBe(true);
 		expect(description.icon).toEqual({ light: 'file:../../icons/nebula.svg', dark: 'file:../../icons/nebula.dark.svg' });
-		expect(description.credentials).toEqual([{ name: 'nebulaBlockApi', required: true }]);
+		expect(description.credentials).toEqual([{ name: 'nebulaBlockApi', required: true, testedBy: 'nebulaBlockApiTest' }]);
 		expect(codex.node).toBe('n8n-nodes-nebula-block.nebulaBlockChat');
 		expect(codex.categories).toEqual(['AI']);
 		expect(codex.alias).toContain('Nebula Block');
+	});
+
+	it('every node that takes the credential can test it: n8n asks whichever node it finds first', () => {
+		for (const node of [new NebulaBlockChat(), new NebulaBlockTextGenerate(), new LmChatNebulaBlock()]) {
+			const [credential] = node.description.credentials ?? [];
+			expect(credential).toEqual({ name: 'nebulaBlockApi', required: true, testedBy: 'nebulaBlockApiTest' });
+			expect(node.methods.credentialTest.nebulaBlockApiTest).toBe(nebulaBlockApiTest);
+		}
 	});
 
 	it('has exactly the options the code reads, in alphabetical order', () => {
