@@ -74,6 +74,32 @@ describe('requestJson', () => {
 		expect(fake.requests(key).map((request) => request.path)).toEqual(['/v1/models']);
 	});
 
+	it('sends each request to its own base URL when several share a path, also on repeat', async () => {
+		const other = await startFakeNebula();
+		try {
+			const { connection, key } = connect();
+			const elsewhere = { baseUrl: `${other.url}/`, apiKey: other.defaultKey };
+			for (let i = 0; i < 3; i++) {
+				await requestJson(connection, { method: 'GET', path: '/models' });
+				await requestJson(elsewhere, { method: 'GET', path: 'models' });
+				// A per-request base URL (Text Generate has its own) wins over the connection's.
+				await requestJson({ ...elsewhere, baseUrl: fake.url }, { method: 'GET', path: '/models', baseUrl: other.url });
+			}
+			expect(fake.requests(key).map((request) => request.path)).toEqual(['/v1/models', '/v1/models', '/v1/models']);
+			expect(other.requests()).toHaveLength(6);
+		} finally {
+			await other.close();
+		}
+	});
+
+	it('refuses a base URL that is not http or https, without retrying', async () => {
+		const { connection } = connect();
+		const error = await failure(requestJson({ ...connection, baseUrl: 'ftp://127.0.0.1:1/v1' }, { method: 'GET', path: '/models' }));
+		expect(error.kind).toBe('network');
+		expect(error.code).toBe('UND_ERR_INVALID_ARG');
+		expect(error.message).toContain('Invalid URL protocol');
+	});
+
 	it('retries a 429, honouring retry-after-ms, then succeeds', async () => {
 		const { connection, key } = connect({ kind: 'status', status: 429, headers: { 'retry-after-ms': '120' } });
 		const started = Date.now();

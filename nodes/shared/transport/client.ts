@@ -1,4 +1,4 @@
-import { request, type Dispatcher } from 'undici';
+import { errors as undiciErrors, type Dispatcher } from 'undici';
 
 import { dispatcherFor } from './dispatcher';
 import { NebulaBlockError, httpFailure, networkFailure, readServiceError, redact, timeoutFailure } from './errors';
@@ -135,17 +135,18 @@ async function send(
 	policy: RequestPolicy,
 	stream: boolean,
 ): Promise<Dispatcher.ResponseData> {
-	const url = new URL(joinUrl(apiRequest.baseUrl ?? connection.baseUrl, apiRequest.path));
+	const target = targetOf(apiRequest.baseUrl ?? connection.baseUrl, apiRequest.path);
 	const timeoutMs = policy.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-	const response = await request(url, {
+	const body = apiRequest.body;
+	const authorization = `Bearer ${connection.apiKey}`;
+	const accept = stream ? 'text/event-stream' : 'application/json';
+	// Straight to the pooled dispatcher: undici.request() would parse the URL again on every call.
+	const response = await dispatcherFor(target.origin, connection.allowUnauthorizedCerts === true).request({
+		origin: target.origin,
+		path: target.path,
 		method: apiRequest.method,
-		dispatcher: dispatcherFor(url.origin, connection.allowUnauthorizedCerts === true),
-		headers: {
-			authorization: `Bearer ${connection.apiKey}`,
-			accept: stream ? 'text/event-stream' : 'application/json',
-			...(apiRequest.body !== undefined && { 'content-type': 'application/json' }),
-		},
-		body: apiRequest.body === undefined ? undefined : JSON.stringify(apiRequest.body),
+		headers: body === undefined ? { authorization, accept } : { authorization, accept, 'content-type': 'application/json' },
+		body: body === undefined ? undefined : JSON.stringify(body),
 		signal: policy.signal,
 		// The timeout: a non-streamed completion sends its headers only when the whole answer is
 		// ready, a stream when it starts. No timer of our own: a per-request AbortController and
@@ -154,10 +155,39 @@ async function send(
 		bodyTimeout: policy.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
 	});
 	if (response.statusCode >= 400) {
-		const body = await readErrorBody(response);
-		throw failureFor(response, body, connection, apiRequest);
+		const errorBody = await readErrorBody(response);
+		throw failureFor(response, errorBody, connection, apiRequest);
 	}
 	return response;
+}
+
+interface Target {
+	origin: string;
+	/** Path and query, as undici sends them. */
+	path: string;
+}
+
+/** Parsed request targets by base URL and path: a handful per process, each parsed once. */
+const targets = new Map<string, Map<string, Target>>();
+const MAX_CACHED_BASE_URLS = 64;
+
+function targetOf(baseUrl: string, path: string): Target {
+	let byPath = targets.get(baseUrl);
+	const cached = byPath?.get(path);
+	if (cached !== undefined) return cached;
+	const url = new URL(joinUrl(baseUrl, path));
+	if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+		// The error undici.request() gave for this, so callers see no difference.
+		throw new undiciErrors.InvalidArgumentError('Invalid URL protocol: the URL must start with `http:` or `https:`.');
+	}
+	const target = { origin: url.origin, path: `${url.pathname}${url.search}` };
+	if (byPath === undefined) {
+		if (targets.size >= MAX_CACHED_BASE_URLS) targets.clear();
+		byPath = new Map();
+		targets.set(baseUrl, byPath);
+	}
+	byPath.set(path, target);
+	return target;
 }
 
 /**
