@@ -57,12 +57,15 @@ export class SseDecoder {
 			this.skipNextLf = false;
 			if (bytes[0] === LF) start = 1;
 		}
-		if (this.pendingBytes > 0 || this.atStreamStart) {
-			start = this.completeLine(bytes, start, out);
-			if (start < 0) return;
-		}
 		// One native search tells whether the chunk holds a CR at all; almost none do.
-		if (bytes.indexOf(CR, start) === -1) this.scanLf(bytes, start, out);
+		let firstCr = bytes.indexOf(CR, start);
+		if (this.pendingBytes > 0 || this.atStreamStart) {
+			const next = this.completeLine(bytes, start, firstCr, out);
+			if (next < 0) return;
+			if (firstCr !== -1 && firstCr < next) firstCr = bytes.indexOf(CR, next);
+			start = next;
+		}
+		if (firstCr === -1) this.scanLf(bytes, start, out);
 		else this.scanAnyLineEnd(bytes, start, out);
 	}
 
@@ -76,9 +79,8 @@ export class SseDecoder {
 	 * Finishes the line the previous chunks began (or the stream's first line, which may start
 	 * with a BOM). Returns where the rest of the chunk starts, or -1 if the line goes on.
 	 */
-	private completeLine(bytes: Buffer, start: number, out: SseEvent[]): number {
+	private completeLine(bytes: Buffer, start: number, cr: number, out: SseEvent[]): number {
 		let end = bytes.indexOf(LF, start);
-		const cr = bytes.indexOf(CR, start);
 		if (cr !== -1 && (end === -1 || cr < end)) end = cr;
 		if (end === -1) {
 			this.keepPending(bytes, start, bytes.length);
@@ -107,7 +109,7 @@ export class SseDecoder {
 				this.dispatch(out);
 			} else if (isDataLine(bytes, lineStart)) {
 				const valueStart = bytes[lineStart + 5] === SPACE ? lineStart + 6 : lineStart + 5;
-				const value = bytes.toString('utf8', valueStart, lf);
+				const value = utf8(bytes, valueStart, lf);
 				if (this.dataLines === 0 && bytes[lf + 1] === LF) {
 					// One `data:` line and the blank line after it, the shape of almost every
 					// event: it goes out at once, with no state kept in between.
@@ -166,7 +168,7 @@ export class SseDecoder {
 		// The length test matters here: past the end of a pending line lie stale bytes.
 		if (end - start >= 5 && isDataLine(bytes, start)) {
 			const valueStart = start + 5 < end && bytes[start + 5] === SPACE ? start + 6 : start + 5;
-			this.addData(bytes.toString('utf8', valueStart, end));
+			this.addData(utf8(bytes, valueStart, end));
 			return;
 		}
 		this.processField(bytes, start, end);
@@ -182,7 +184,7 @@ export class SseDecoder {
 		let value = '';
 		if (colon < end) {
 			const valueStart = colon + 1 < end && bytes[colon + 1] === SPACE ? colon + 2 : colon + 1;
-			value = bytes.toString('utf8', valueStart, end);
+			value = utf8(bytes, valueStart, end);
 		}
 		switch (field) {
 			case 'data':
@@ -247,6 +249,19 @@ export class SseDecoder {
 			message: `The stream sent an event larger than ${this.maxEventChars} characters`,
 		});
 	}
+}
+
+type Utf8Slice = (this: Buffer, start: number, end: number) => string;
+
+/**
+ * Buffer's own UTF-8 slicer, which undici uses as well: toString('utf8', start, end) reaches
+ * it through argument checks and an encoding lookup that cost more than decoding a short event.
+ */
+const nativeUtf8Slice = (Buffer.prototype as unknown as { utf8Slice?: Utf8Slice }).utf8Slice;
+
+function utf8(bytes: Buffer, start: number, end: number): string {
+	if (start >= end) return '';
+	return nativeUtf8Slice !== undefined ? nativeUtf8Slice.call(bytes, start, end) : bytes.toString('utf8', start, end);
 }
 
 /** Whether the line starts with `data:`. Reading past a short line is safe: its end is LF or CR. */
