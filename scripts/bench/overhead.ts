@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 
 import { createParser } from 'eventsource-parser';
-import { request } from 'undici';
+import { Agent, getGlobalDispatcher, request, type Dispatcher } from 'undici';
 
 import type { Connection } from '../../dist/nodes/shared/transport/client';
 import { startServerProcess, type RemoteFakeNebula } from './serverProcess';
@@ -15,7 +15,13 @@ import { gc, median, MODEL, packageModule, round, type BenchConfig } from './sup
 
 type ClientModule = typeof import('../../dist/nodes/shared/transport/client');
 
-type ArmName = 'transportJson' | 'bareUndiciJson' | 'transportStream' | 'bareUndiciStream';
+type ArmName =
+	| 'transportJson'
+	| 'bareUndiciJson'
+	| 'transportStream'
+	| 'bareUndiciStream'
+	| 'packageUndiciJson'
+	| 'packageUndiciStream';
 
 interface Arm {
 	name: ArmName;
@@ -35,9 +41,22 @@ export interface ArmFigures {
 export interface OverheadResult {
 	requestsPerRound: number;
 	rounds: number;
+	/**
+	 * What the bare arms run on: undici.request() uses the global dispatcher, and once n8n is
+	 * loaded in a process that is Node's bundled undici (another version than the package's).
+	 */
+	bareDispatcher: string;
 	arms: Record<ArmName, ArmFigures>;
-	/** transport / bare undici, per mode. */
+	/** transport / bare undici, per mode: the target. */
 	ratios: {
+		json: { cpu: number; wall: number };
+		stream: { cpu: number; wall: number };
+	};
+	/**
+	 * For information: transport / the same bare requests on a default Agent of the package's
+	 * own undici, i.e. what the transport adds to the HTTP library it uses.
+	 */
+	ratiosVsPackageUndici: {
 		json: { cpu: number; wall: number };
 		stream: { cpu: number; wall: number };
 	};
@@ -53,7 +72,8 @@ export async function measureOverhead(config: BenchConfig): Promise<OverheadResu
 }
 
 async function measureWith(server: RemoteFakeNebula, config: BenchConfig): Promise<OverheadResult> {
-	const arms = createArms(server, packageModule<ClientModule>(config, 'dist/nodes/shared/transport/client'));
+	const packageUndiciAgent = new Agent();
+	const arms = createArms(server, packageModule<ClientModule>(config, 'dist/nodes/shared/transport/client'), packageUndiciAgent);
 	const perRound = config.overheadRequests;
 	const samples = new Map<ArmName, { cpu: number[]; wall: number[]; connections: number }>(
 		arms.map((arm) => [arm.name, { cpu: [], wall: [], connections: 0 }]),
@@ -87,6 +107,7 @@ async function measureWith(server: RemoteFakeNebula, config: BenchConfig): Promi
 			connectionsOpened: sample.connections,
 		};
 	}
+	await packageUndiciAgent.close();
 	const ratio = (ours: ArmFigures, bare: ArmFigures) => ({
 		cpu: round(ours.cpuUsPerRequest / bare.cpuUsPerRequest, 3),
 		wall: round(ours.wallUsPerRequest / bare.wallUsPerRequest, 3),
@@ -94,10 +115,15 @@ async function measureWith(server: RemoteFakeNebula, config: BenchConfig): Promi
 	return {
 		requestsPerRound: perRound,
 		rounds,
+		bareDispatcher: describeGlobalDispatcher(),
 		arms: figures,
 		ratios: {
 			json: ratio(figures.transportJson, figures.bareUndiciJson),
 			stream: ratio(figures.transportStream, figures.bareUndiciStream),
+		},
+		ratiosVsPackageUndici: {
+			json: ratio(figures.transportJson, figures.packageUndiciJson),
+			stream: ratio(figures.transportStream, figures.packageUndiciStream),
 		},
 	};
 }
@@ -114,7 +140,14 @@ function chatBody(question: string) {
 	return { model: MODEL, messages: [{ role: 'user', content: question }], max_tokens: 64 };
 }
 
-function createArms(server: RemoteFakeNebula, { requestJson, requestStream }: ClientModule): Arm[] {
+/** Which undici the bare arms' undici.request() really dispatches to. */
+function describeGlobalDispatcher(): string {
+	return getGlobalDispatcher() instanceof Agent
+		? 'the package\'s undici'
+		: `Node's bundled undici ${process.versions.undici ?? '(unknown version)'}`;
+}
+
+function createArms(server: RemoteFakeNebula, { requestJson, requestStream }: ClientModule, packageUndici: Dispatcher): Arm[] {
 	const connection: Connection = { baseUrl: server.url, apiKey: server.defaultKey };
 	const url = `${server.url}/chat/completions`;
 	// The node always hands the transport the execution's cancel signal; so does this arm.
@@ -137,19 +170,20 @@ function createArms(server: RemoteFakeNebula, { requestJson, requestStream }: Cl
 		},
 	};
 
-	const bareUndiciJson: Arm = {
-		name: 'bareUndiciJson',
+	const bareJson = (name: ArmName, dispatcher: Dispatcher | undefined): Arm => ({
+		name,
 		send: async (question) => {
 			const response = await request(url, {
 				method: 'POST',
 				headers: headers('application/json'),
 				body: JSON.stringify(chatBody(question)),
+				dispatcher,
 			});
 			if (response.statusCode >= 400) throw new Error(`HTTP ${response.statusCode}: ${await response.body.text()}`);
 			const body = (await response.body.json()) as ChatCompletionBody;
 			return body.choices[0].message.content;
 		},
-	};
+	});
 
 	const transportStream: Arm = {
 		name: 'transportStream',
@@ -171,13 +205,14 @@ function createArms(server: RemoteFakeNebula, { requestJson, requestStream }: Cl
 		},
 	};
 
-	const bareUndiciStream: Arm = {
-		name: 'bareUndiciStream',
+	const bareStream = (name: ArmName, dispatcher: Dispatcher | undefined): Arm => ({
+		name,
 		send: async (question) => {
 			const response = await request(url, {
 				method: 'POST',
 				headers: headers('text/event-stream'),
 				body: JSON.stringify({ ...chatBody(question), stream: true, stream_options: { include_usage: true } }),
+				dispatcher,
 			});
 			if (response.statusCode >= 400) throw new Error(`HTTP ${response.statusCode}: ${await response.body.text()}`);
 			let content = '';
@@ -190,9 +225,18 @@ function createArms(server: RemoteFakeNebula, { requestJson, requestStream }: Cl
 			for await (const chunk of response.body) parser.feed(text.decode(chunk as Buffer, { stream: true }));
 			return content;
 		},
-	};
+	});
 
-	return [transportJson, bareUndiciJson, transportStream, bareUndiciStream];
+	// The target's arms use the global dispatcher, as a bare undici.request() does; the package
+	// undici arms only show how much of the difference is the HTTP library's version.
+	return [
+		transportJson,
+		bareJson('bareUndiciJson', undefined),
+		transportStream,
+		bareStream('bareUndiciStream', undefined),
+		bareJson('packageUndiciJson', packageUndici),
+		bareStream('packageUndiciStream', packageUndici),
+	];
 }
 
 interface ChatCompletionBody {

@@ -144,6 +144,15 @@ export function formatReport(figures: Figures, checks: TargetCheck[], header: st
 			arm('bare undici.request + eventsource-parser', 'bareUndiciStream'),
 			['ratio JSON (transport / bare)', `${fixed(overhead.ratios.json.cpu, 3)}x`, `${fixed(overhead.ratios.json.wall, 3)}x`, ''],
 			['ratio streamed (transport / bare)', `${fixed(overhead.ratios.stream.cpu, 3)}x`, `${fixed(overhead.ratios.stream.wall, 3)}x`, ''],
+			...(overhead.ratiosVsPackageUndici
+				? [
+						arm('info: bare on the package\'s undici, JSON', 'packageUndiciJson'),
+						arm('info: bare on the package\'s undici, streamed', 'packageUndiciStream'),
+						['info: ratio JSON (transport / package undici)', `${fixed(overhead.ratiosVsPackageUndici.json.cpu, 3)}x`, `${fixed(overhead.ratiosVsPackageUndici.json.wall, 3)}x`, ''],
+						['info: ratio streamed (transport / package undici)', `${fixed(overhead.ratiosVsPackageUndici.stream.cpu, 3)}x`, `${fixed(overhead.ratiosVsPackageUndici.stream.wall, 3)}x`, ''],
+						[`(bare arms ran on ${overhead.bareDispatcher})`, '', '', ''],
+					]
+				: []),
 		]);
 	}
 	if (connections) {
