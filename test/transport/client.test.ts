@@ -410,6 +410,100 @@ describe('requestStream', () => {
 	});
 });
 
+describe('reading a whole answer (requestJson)', () => {
+	/** A bare HTTP server whose handler writes whatever the test needs, byte for byte. */
+	async function startRawServer(handle: http.RequestListener): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
+		let hits = 0;
+		const server = http.createServer((req, res) => {
+			hits++;
+			handle(req, res);
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		const port = (server.address() as AddressInfo).port;
+		return {
+			url: `http://127.0.0.1:${port}/v1`,
+			hits: () => hits,
+			close: async () => {
+				server.closeAllConnections();
+				await new Promise<void>((resolve) => server.close(() => resolve()));
+			},
+		};
+	}
+
+	it('reads a large error page only in part and still reports the status', async () => {
+		const page = `<html><body><h1>Upstream failure</h1>${'<p>filler</p>'.repeat(200_000)}</body></html>`;
+		const server = await startRawServer((_req, res) => res.writeHead(500, { 'content-type': 'text/html' }).end(page));
+		try {
+			const connection = { baseUrl: server.url, apiKey: 'nb-raw' };
+			const error = await failure(requestJson(connection, { method: 'GET', path: '/models' }, { maxRetries: 0 }));
+			expect(error.kind).toBe('http');
+			expect(error.status).toBe(500);
+			expect(error.message).toMatch(/^Upstream failure/);
+		} finally {
+			await server.close();
+		}
+	});
+
+	it('drops a byte order mark before the JSON, as a body reader does', async () => {
+		const server = await startRawServer((_req, res) => {
+			res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': 'req-bom' });
+			res.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"data":[{"id":"ü"}]}')]));
+		});
+		try {
+			const response = await requestJson({ baseUrl: server.url, apiKey: 'nb-raw' }, { method: 'GET', path: '/models' });
+			expect(response).toEqual({ status: 200, body: { data: [{ id: 'ü' }] }, requestId: 'req-bom' });
+		} finally {
+			await server.close();
+		}
+	});
+
+	it('joins a body that arrives in many pieces, multi-byte characters split between them', async () => {
+		const json = Buffer.from(JSON.stringify({ text: 'héllo 東京 🚀 '.repeat(2000) }));
+		const server = await startRawServer((_req, res) => {
+			res.writeHead(200, { 'content-type': 'application/json' });
+			for (let offset = 0; offset < json.length; offset += 1001) res.write(json.subarray(offset, offset + 1001));
+			res.end();
+		});
+		try {
+			const response = await requestJson<{ text: string }>({ baseUrl: server.url, apiKey: 'nb-raw' }, { method: 'GET', path: '/models' });
+			expect(response.body.text).toBe('héllo 東京 🚀 '.repeat(2000));
+		} finally {
+			await server.close();
+		}
+	});
+
+	it('aborts while the body is still arriving, and does not send at all when already cancelled', async () => {
+		const server = await startRawServer((_req, res) => {
+			res.writeHead(200, { 'content-type': 'application/json' });
+			res.write('{"choices":[');
+		});
+		try {
+			const connection = { baseUrl: server.url, apiKey: 'nb-raw' };
+			const controller = new AbortController();
+			const pending = failure(requestJson(connection, { method: 'GET', path: '/models' }, { signal: controller.signal }));
+			setTimeout(() => controller.abort(), 50);
+			expect((await pending).kind).toBe('aborted');
+			expect(server.hits()).toBe(1);
+			const error = await failure(requestJson(connection, { method: 'GET', path: '/models' }, { signal: controller.signal }));
+			expect(error.kind).toBe('aborted');
+			expect(server.hits()).toBe(1);
+		} finally {
+			await server.close();
+		}
+	});
+
+	it('reports a reply that is not JSON with the start of its text', async () => {
+		const server = await startRawServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('plain words'));
+		try {
+			const error = await failure(requestJson({ baseUrl: server.url, apiKey: 'nb-raw' }, { method: 'GET', path: '/models' }));
+			expect(error.kind).toBe('invalidResponse');
+			expect(error.message).toContain('plain words');
+		} finally {
+			await server.close();
+		}
+	});
+});
+
 describe('proxy settings', () => {
 	const saved = { ...process.env };
 	afterEach(async () => {
