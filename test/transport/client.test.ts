@@ -504,6 +504,127 @@ describe('reading a whole answer (requestJson)', () => {
 	});
 });
 
+describe('requestStream, read chunk by chunk', () => {
+	async function startRawServer(handle: http.RequestListener): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
+		let hits = 0;
+		const server = http.createServer((req, res) => {
+			hits++;
+			handle(req, res);
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		const port = (server.address() as AddressInfo).port;
+		return {
+			url: `http://127.0.0.1:${port}/v1`,
+			hits: () => hits,
+			close: async () => {
+				server.closeAllConnections();
+				await new Promise<void>((resolve) => server.close(() => resolve()));
+			},
+		};
+	}
+	const event = (content: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`;
+
+	it('stops the request and passes on an error thrown by the payload handler, without retrying', async () => {
+		const server = await startRawServer((_req, res) => {
+			res.writeHead(200, { 'content-type': 'text/event-stream' });
+			res.write(event('one'));
+			const timer = setInterval(() => res.write(event('more')), 20);
+			res.on('close', () => clearInterval(timer));
+		});
+		try {
+			const connection = { baseUrl: server.url, apiKey: 'nb-raw' };
+			let seen = 0;
+			const outcome = requestStream(connection, { method: 'POST', path: '/chat/completions', body: {} }, { maxRetries: 2 }, () => {
+				seen++;
+				if (seen === 3) throw new Error('handler gave up');
+			});
+			await expect(outcome).rejects.toThrow('handler gave up');
+			expect(seen).toBe(3);
+			expect(server.hits()).toBe(1);
+		} finally {
+			await server.close();
+		}
+	});
+
+	it('stops reading 64 KiB past [DONE] and still reports the stream as done', async () => {
+		const server = await startRawServer((_req, res) => {
+			res.writeHead(200, { 'content-type': 'text/event-stream' });
+			res.write(`${event('all')}data: [DONE]\n\n`);
+			const timer = setInterval(() => res.write(`: ${'x'.repeat(16 * 1024)}\n`), 5);
+			res.on('close', () => clearInterval(timer));
+		});
+		try {
+			const texts: string[] = [];
+			const result = await requestStream({ baseUrl: server.url, apiKey: 'nb-raw' }, { method: 'POST', path: '/chat/completions', body: {} }, {}, (payload) => {
+				texts.push((payload.choices as Array<{ delta: { content: string } }>)[0].delta.content);
+			});
+			expect(result).toEqual({ kind: 'events', sawDone: true, requestId: undefined });
+			expect(texts).toEqual(['all']);
+		} finally {
+			await server.close();
+		}
+	});
+
+	it('reads only the start of a large error page sent to a streaming request, and retries a 503', async () => {
+		const page = `<html><body><h1>Overloaded</h1>${'<p>filler</p>'.repeat(200_000)}</body></html>`;
+		const server = await startRawServer((_req, res) => res.writeHead(503, { 'content-type': 'text/html', 'x-request-id': 'req-503' }).end(page));
+		try {
+			const error = await failure(
+				requestStream({ baseUrl: server.url, apiKey: 'nb-raw' }, { method: 'POST', path: '/chat/completions', body: {} }, fastRetries, () => undefined),
+			);
+			expect(error.kind).toBe('http');
+			expect(error.status).toBe(503);
+			expect(error.requestId).toBe('req-503');
+			expect(error.message).toMatch(/^Overloaded/);
+			expect(server.hits()).toBe(3);
+		} finally {
+			await server.close();
+		}
+	});
+
+	it('takes the request id from the headers and delivers payloads split across many small writes', async () => {
+		const body = `${event('héllo ')}${event('東京 🚀')}data: [DONE]\n\n`;
+		const bytes = Buffer.from(body);
+		const server = await startRawServer((_req, res) => {
+			res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'x-request-id': 'req-stream' });
+			let offset = 0;
+			const timer = setInterval(() => {
+				res.write(bytes.subarray(offset, offset + 7));
+				offset += 7;
+				if (offset >= bytes.length) {
+					clearInterval(timer);
+					res.end();
+				}
+			}, 1);
+		});
+		try {
+			const texts: string[] = [];
+			const result = await requestStream({ baseUrl: server.url, apiKey: 'nb-raw' }, { method: 'POST', path: '/chat/completions', body: {} }, {}, (payload) => {
+				texts.push((payload.choices as Array<{ delta: { content: string } }>)[0].delta.content);
+			});
+			expect(result).toEqual({ kind: 'events', sawDone: true, requestId: 'req-stream' });
+			expect(texts.join('')).toBe('héllo 東京 🚀');
+		} finally {
+			await server.close();
+		}
+	});
+
+	it('does not send a streaming request when the execution is already cancelled', async () => {
+		const server = await startRawServer((_req, res) => res.writeHead(200, { 'content-type': 'text/event-stream' }).end('data: [DONE]\n\n'));
+		try {
+			const controller = new AbortController();
+			controller.abort();
+			const error = await failure(
+				requestStream({ baseUrl: server.url, apiKey: 'nb-raw' }, { method: 'POST', path: '/chat/completions', body: {} }, { signal: controller.signal }, () => undefined),
+			);
+			expect(error.kind).toBe('aborted');
+			expect(server.hits()).toBe(0);
+		} finally {
+			await server.close();
+		}
+	});
+});
+
 describe('proxy settings', () => {
 	const saved = { ...process.env };
 	afterEach(async () => {

@@ -2,7 +2,7 @@ import { errors as undiciErrors, type Dispatcher } from 'undici';
 
 import { dispatcherFor } from './dispatcher';
 import { NebulaBlockError, httpFailure, networkFailure, readServiceError, redact, timeoutFailure } from './errors';
-import { consumeEventStream, type StreamHandler } from './stream';
+import { EventStreamReader, type StreamHandler } from './stream';
 
 /** Where to send requests and how to authenticate: what the credential holds. */
 export interface Connection {
@@ -94,23 +94,12 @@ export async function requestStream(
 ): Promise<StreamResponse> {
 	// undici's headersTimeout is the limit until the stream starts; then only the idle timeout
 	// (bodyTimeout) applies: tokens that keep coming keep it alive.
-	const response = await withRetries(connection, policy, async () => await send(connection, apiRequest, policy, true));
-	const requestId = requestIdOf(response);
+	const started = await withRetries(connection, policy, () => startStream(connection, apiRequest, policy, onPayload));
 	try {
-		const contentType = headerValue(response.headers['content-type']) ?? '';
-		if (!contentType.includes('text/event-stream')) {
-			const body = await readJsonBody(response, connection);
-			if (readServiceError(body)) throw failureFor(response, body, connection, apiRequest);
-			return { kind: 'json', body, requestId };
-		}
-		const { sawDone } = await consumeEventStream(response.body, onPayload, {
-			secrets: [connection.apiKey],
-			requestId,
-		});
+		const outcome = await started.finished;
 		await connectionReleased();
-		return { kind: 'events', sawDone, requestId };
+		return outcome;
 	} catch (caught) {
-		response.body.destroy();
 		throw normalise(caught, connection, policy.signal);
 	}
 }
@@ -128,25 +117,6 @@ async function withRetries<T>(connection: Connection, policy: RequestPolicy, att
 			await sleep(backoffMs(retry, error, policy), policy.signal);
 		}
 	}
-}
-
-async function send(
-	connection: Connection,
-	apiRequest: ApiRequest,
-	policy: RequestPolicy,
-	stream: boolean,
-): Promise<Dispatcher.ResponseData> {
-	const target = targetOf(apiRequest.baseUrl ?? connection.baseUrl, apiRequest.path);
-	// Straight to the pooled dispatcher: undici.request() would parse the URL again on every call.
-	const response = await dispatcherFor(target.origin, connection.allowUnauthorizedCerts === true).request({
-		...dispatchOptions(connection, apiRequest, policy, target, stream),
-		signal: policy.signal,
-	});
-	if (response.statusCode >= 400) {
-		const errorBody = await readErrorBody(response);
-		throw failureFor(response, errorBody, connection, apiRequest);
-	}
-	return response;
 }
 
 /** The status line and headers of a response: what errors and request ids are read from. */
@@ -214,6 +184,133 @@ function sendBuffered(connection: Connection, apiRequest: ApiRequest, policy: Re
 			reject(error);
 		}
 	});
+}
+
+interface StartedStream {
+	/** Settles when the answer has been read to its end (or failed). */
+	finished: Promise<StreamResponse>;
+}
+
+/**
+ * Sends a streaming request through a plain dispatch handler that feeds every chunk straight
+ * to the event reader, with no Readable stream or async iterator in between. Resolves once a
+ * successful response starts (until then a failure may be retried); error statuses reject
+ * with their body read. What comes after the start settles `finished`.
+ */
+function startStream(
+	connection: Connection,
+	apiRequest: ApiRequest,
+	policy: RequestPolicy,
+	onPayload: StreamHandler,
+): Promise<StartedStream> {
+	const target = targetOf(apiRequest.baseUrl ?? connection.baseUrl, apiRequest.path);
+	const options = dispatchOptions(connection, apiRequest, policy, target, true);
+	const dispatcher = dispatcherFor(target.origin, connection.allowUnauthorizedCerts === true);
+	const signal = policy.signal;
+	if (signal?.aborted) return Promise.reject(abortReason(signal));
+	return new Promise<StartedStream>((resolveStart, rejectStart) => {
+		let resolveFinished: (outcome: StreamResponse) => void = () => undefined;
+		let rejectFinished: (error: unknown) => void = () => undefined;
+		const finished = new Promise<StreamResponse>((resolve, reject) => {
+			resolveFinished = resolve;
+			rejectFinished = reject;
+		});
+		// Rejections before the caller awaits it (an error in the first chunk) are not unhandled.
+		finished.catch(() => undefined);
+
+		let head: ResponseHead = { statusCode: 0, headers: {} };
+		let mode: 'head' | 'events' | 'whole' | 'errorBody' = 'head';
+		let reader: EventStreamReader | undefined;
+		const chunks: Buffer[] = [];
+		let size = 0;
+		/** Why this side ended the request: a failure of our own, or enough read. */
+		let stoppedBy: { failure: unknown } | 'enough' | undefined;
+		let controller: Dispatcher.DispatchController | undefined;
+		const onAbort = () => controller?.abort(abortReason(signal));
+		const finish = () => signal?.removeEventListener('abort', onAbort);
+		const stop = (current: Dispatcher.DispatchController, why: { failure: unknown } | 'enough') => {
+			stoppedBy = why;
+			current.abort(why === 'enough' ? new Error('Read far enough') : asError(why.failure));
+		};
+		const complete = () => {
+			if (mode === 'errorBody') {
+				rejectStart(failureFor(head, parseLenient(decodeBody(chunks, size)), connection, apiRequest));
+				return;
+			}
+			const requestId = requestIdOf(head);
+			try {
+				if (mode === 'whole') {
+					// The server ignored `stream: true` and sent one JSON document.
+					const body = parseJsonText({ ...head, text: decodeBody(chunks, size) }, connection);
+					if (readServiceError(body)) throw failureFor(head, body, connection, apiRequest);
+					resolveFinished({ kind: 'json', body, requestId });
+				} else if (reader !== undefined) {
+					resolveFinished({ kind: 'events', sawDone: reader.end().sawDone, requestId });
+				}
+			} catch (error) {
+				rejectFinished(error);
+			}
+		};
+		const handler: Dispatcher.DispatchHandler = {
+			onRequestStart(current) {
+				controller = current;
+				if (signal?.aborted) current.abort(abortReason(signal));
+			},
+			onResponseStart(_controller, status, headers) {
+				if (status < 200) return;
+				head = { statusCode: status, headers };
+				if (status >= 400) {
+					mode = 'errorBody';
+					return;
+				}
+				const contentType = headerValue(headers['content-type']) ?? '';
+				if (contentType.includes('text/event-stream')) {
+					mode = 'events';
+					reader = new EventStreamReader(onPayload, { secrets: [connection.apiKey], requestId: requestIdOf(head) });
+				} else {
+					mode = 'whole';
+				}
+				resolveStart({ finished });
+			},
+			onResponseData(current, chunk) {
+				if (stoppedBy !== undefined) return;
+				if (reader !== undefined) {
+					try {
+						// Past [DONE] the rest is read only to keep the connection (see EventStreamReader).
+						if (!reader.push(chunk)) stop(current, 'enough');
+					} catch (error) {
+						stop(current, { failure: error });
+					}
+					return;
+				}
+				chunks.push(chunk);
+				size += chunk.length;
+				// An HTML error page can be large and says little: 64 KiB of it is plenty.
+				if (mode === 'errorBody' && size >= MAX_ERROR_BODY_BYTES) stop(current, 'enough');
+			},
+			onResponseEnd() {
+				finish();
+				complete();
+			},
+			onResponseError(_controller, error) {
+				finish();
+				if (stoppedBy === 'enough') complete();
+				else if (mode === 'head' || mode === 'errorBody') rejectStart(stoppedBy?.failure ?? error);
+				else rejectFinished(stoppedBy?.failure ?? error);
+			},
+		};
+		signal?.addEventListener('abort', onAbort, { once: true });
+		try {
+			dispatcher.dispatch(options, handler);
+		} catch (error) {
+			finish();
+			rejectStart(error);
+		}
+	});
+}
+
+function asError(value: unknown): Error {
+	return value instanceof Error ? value : new Error(String(value));
 }
 
 function dispatchOptions(
@@ -309,10 +406,6 @@ function failureFor(
 	});
 }
 
-async function readJsonBody(response: Dispatcher.ResponseData, connection: Connection): Promise<unknown> {
-	return parseJsonText({ statusCode: response.statusCode, headers: response.headers, text: await response.body.text() }, connection);
-}
-
 function parseJsonText(response: BufferedResponse, connection: Connection): unknown {
 	const text = response.text;
 	try {
@@ -328,21 +421,6 @@ function parseJsonText(response: BufferedResponse, connection: Connection): unkn
 			requestId: requestIdOf(response),
 		});
 	}
-}
-
-/** Reads at most 64 KiB of an error body: an HTML error page can be large and says little. */
-async function readErrorBody(response: Dispatcher.ResponseData): Promise<unknown> {
-	const chunks: Buffer[] = [];
-	let size = 0;
-	for await (const chunk of response.body) {
-		chunks.push(chunk as Buffer);
-		size += (chunk as Buffer).length;
-		if (size >= MAX_ERROR_BODY_BYTES) {
-			response.body.destroy();
-			break;
-		}
-	}
-	return parseLenient(Buffer.concat(chunks).toString('utf8'));
 }
 
 function parseLenient(text: string): unknown {

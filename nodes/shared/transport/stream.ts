@@ -26,25 +26,53 @@ export async function consumeEventStream(
 	onPayload: StreamHandler,
 	context: StreamContext,
 ): Promise<StreamSummary> {
-	const decoder = new SseDecoder();
-	const events: SseEvent[] = [];
-	let sawDone = false;
-	let drainedBytes = 0;
+	const reader = new EventStreamReader(onPayload, context);
 	for await (const chunk of body) {
-		if (sawDone) {
-			// Leaving the loop early destroys the body, and undici closes a connection whose
-			// response did not end: read on to the end (usually just the chunked terminator) so
-			// the connection goes back to the pool. A server that keeps talking loses it.
-			drainedBytes += chunk.length;
-			if (drainedBytes > MAX_DRAIN_BYTES) break;
-			continue;
-		}
-		decoder.push(chunk, events);
-		if (events.length > 0 && deliver(events, onPayload, context)) sawDone = true;
+		// Leaving the loop early destroys the body, and undici closes a connection whose
+		// response did not end: the reader reads on past [DONE] (usually just the chunked
+		// terminator) so the connection goes back to the pool. A server that keeps talking loses it.
+		if (!reader.push(chunk)) break;
 	}
-	if (sawDone) return { sawDone };
-	decoder.end(events);
-	return { sawDone: deliver(events, onPayload, context) };
+	return reader.end();
+}
+
+/**
+ * The same, fed chunk by chunk as they arrive (the transport's dispatch handler does this):
+ * each payload goes to `onPayload` before `push` returns, and errors are thrown from `push`.
+ */
+export class EventStreamReader {
+	private readonly decoder = new SseDecoder();
+	private readonly events: SseEvent[] = [];
+	private readonly onPayload: StreamHandler;
+	private readonly context: StreamContext;
+	private drainedBytes = 0;
+	/** Whether the server closed the stream with `data: [DONE]`. */
+	sawDone = false;
+
+	constructor(onPayload: StreamHandler, context: StreamContext) {
+		this.onPayload = onPayload;
+		this.context = context;
+	}
+
+	/** Feeds one chunk. Returns false once reading on is not worth it: 64 KiB past [DONE]. */
+	push(chunk: Uint8Array): boolean {
+		if (this.sawDone) {
+			this.drainedBytes += chunk.length;
+			return this.drainedBytes <= MAX_DRAIN_BYTES;
+		}
+		this.decoder.push(chunk, this.events);
+		if (this.events.length > 0 && deliver(this.events, this.onPayload, this.context)) this.sawDone = true;
+		return true;
+	}
+
+	/** Ends the stream: a last event without its closing blank line is still delivered. */
+	end(): StreamSummary {
+		if (!this.sawDone) {
+			this.decoder.end(this.events);
+			this.sawDone = deliver(this.events, this.onPayload, this.context);
+		}
+		return { sawDone: this.sawDone };
+	}
 }
 
 /** Hands over the decoded events and empties the list; returns true once `[DONE]` is seen. */
