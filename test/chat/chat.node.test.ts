@@ -433,10 +433,8 @@ describe('items and concurrency', () => {
 			},
 		});
 		expect(error).toBeUndefined();
+		// All three were in flight at once: sent before any answer came back.
 		expect(fake.maxInFlight(key)).toBe(3);
-		// All three were sent before the first answer (400 ms at the earliest) came back.
-		const arrivals = requests.map((request) => request.at);
-		expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeLessThan(400);
 		const arrived = requests.map((request) => questions.indexOf(request.body.messages[0].content));
 		expect([...arrived].sort()).toEqual([0, 1, 2]);
 		expect(finished).toEqual([...arrived].reverse());
@@ -536,7 +534,6 @@ describe('cancellation', () => {
 		fake.script(key, [{ kind: 'drip', intervalMs: 50 }, { kind: 'reply', content: words }]);
 		const controller = new AbortController();
 		const chunks: StructuredChunk[] = [];
-		const started = Date.now();
 		const outcome = run({
 			key,
 			inputItems: [{ question: 'first' }, { question: 'second' }],
@@ -549,13 +546,11 @@ describe('cancellation', () => {
 			},
 		});
 		const { error, items } = await outcome;
-		const elapsed = Date.now() - started;
 		// The engine stops the run with the error the node threw when its request was aborted.
 		expect(error).toBeInstanceOf(NodeApiError);
 		expect(error?.message).toBe('The request was cancelled');
 		expect((error as NodeApiError).description).toBe('The execution was stopped.');
 		expect(items).toEqual([]);
-		expect(elapsed).toBeLessThan(1500);
 		const streamedPieces = chunks.filter((chunk) => chunk.type === 'item').length;
 		expect(streamedPieces).toBeGreaterThan(0);
 		expect(streamedPieces).toBeLessThan(40);
