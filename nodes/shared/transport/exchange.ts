@@ -1,0 +1,343 @@
+/**
+ * One HTTP exchange over undici's dispatch API: the request sent on the shared pool, the answer
+ * read whole (sendBuffered) or fed chunk by chunk to the event reader (startStream), and the
+ * response's error body, request id and Retry-After read. Retries live in retry.ts.
+ */
+import { errors as undiciErrors, type Dispatcher } from 'undici';
+
+import { dispatcherFor } from './dispatcher';
+import { NebulaBlockError, httpFailure, readServiceError, redact } from './errors';
+import { EventStreamReader, type StreamHandler } from './stream';
+import type { ApiRequest, Connection, RequestPolicy, StreamResponse } from './types';
+
+export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** The status line and headers of a response: what errors and request ids are read from. */
+export type ResponseHead = Pick<Dispatcher.ResponseData, 'statusCode' | 'headers'>;
+
+export interface BufferedResponse extends ResponseHead {
+	/** The body as text (an error body at most 64 KiB of it). */
+	text: string;
+}
+
+/**
+ * Sends a request and reads its whole answer through a plain dispatch handler. undici.request()
+ * wraps every response in a Readable stream and an async resource; for an answer that is read
+ * whole anyway, that machinery cost about a quarter of the CPU time of a request.
+ */
+export function sendBuffered(connection: Connection, apiRequest: ApiRequest, policy: RequestPolicy): Promise<BufferedResponse> {
+	const target = targetOf(apiRequest.baseUrl ?? connection.baseUrl, apiRequest.path);
+	const options = dispatchOptions(connection, apiRequest, policy, target, false);
+	const dispatcher = dispatcherFor(target.origin, connection.allowUnauthorizedCerts === true);
+	const signal = policy.signal;
+	if (signal?.aborted) return Promise.reject(abortReason(signal));
+	return new Promise<BufferedResponse>((resolve, reject) => {
+		const chunks: Buffer[] = [];
+		let size = 0;
+		let statusCode = 0;
+		let headers: ResponseHead['headers'] = {};
+		let errorBodyCut = false;
+		// Undici may start a request more than once (a retried pipeline head): abort the latest.
+		let controller: Dispatcher.DispatchController | undefined;
+		const onAbort = () => controller?.abort(abortReason(signal));
+		const finish = () => signal?.removeEventListener('abort', onAbort);
+		const handler: Dispatcher.DispatchHandler = {
+			onRequestStart(current) {
+				controller = current;
+				if (signal?.aborted) current.abort(abortReason(signal));
+			},
+			onResponseStart(_controller, status, responseHeaders) {
+				if (status < 200) return;
+				statusCode = status;
+				headers = responseHeaders;
+			},
+			onResponseData(current, chunk) {
+				chunks.push(chunk);
+				size += chunk.length;
+				// An HTML error page can be large and says little: 64 KiB of it is plenty.
+				if (statusCode >= 400 && size >= MAX_ERROR_BODY_BYTES && !errorBodyCut) {
+					errorBodyCut = true;
+					current.abort(new Error('Error body read far enough'));
+				}
+			},
+			onResponseEnd() {
+				finish();
+				resolve({ statusCode, headers, text: decodeBody(chunks, size) });
+			},
+			onResponseError(_controller, error) {
+				finish();
+				if (errorBodyCut) resolve({ statusCode, headers, text: decodeBody(chunks, size) });
+				else reject(error);
+			},
+		};
+		signal?.addEventListener('abort', onAbort, { once: true });
+		try {
+			dispatcher.dispatch(options, handler);
+		} catch (error) {
+			finish();
+			reject(error);
+		}
+	});
+}
+
+export interface StartedStream {
+	/** Settles when the answer has been read to its end (or failed). */
+	finished: Promise<StreamResponse>;
+}
+
+/**
+ * Sends a streaming request through a plain dispatch handler that feeds every chunk straight
+ * to the event reader, with no Readable stream or async iterator in between. Resolves once a
+ * successful response starts (until then a failure may be retried); error statuses reject
+ * with their body read. What comes after the start settles `finished`.
+ */
+export function startStream(
+	connection: Connection,
+	apiRequest: ApiRequest,
+	policy: RequestPolicy,
+	onPayload: StreamHandler,
+): Promise<StartedStream> {
+	const target = targetOf(apiRequest.baseUrl ?? connection.baseUrl, apiRequest.path);
+	const options = dispatchOptions(connection, apiRequest, policy, target, true);
+	const dispatcher = dispatcherFor(target.origin, connection.allowUnauthorizedCerts === true);
+	const signal = policy.signal;
+	if (signal?.aborted) return Promise.reject(abortReason(signal));
+	return new Promise<StartedStream>((resolveStart, rejectStart) => {
+		let resolveFinished: (outcome: StreamResponse) => void = () => undefined;
+		let rejectFinished: (error: unknown) => void = () => undefined;
+		const finished = new Promise<StreamResponse>((resolve, reject) => {
+			resolveFinished = resolve;
+			rejectFinished = reject;
+		});
+		// Rejections before the caller awaits it (an error in the first chunk) are not unhandled.
+		finished.catch(() => undefined);
+
+		let head: ResponseHead = { statusCode: 0, headers: {} };
+		let mode: 'head' | 'events' | 'whole' | 'errorBody' = 'head';
+		let reader: EventStreamReader | undefined;
+		const chunks: Buffer[] = [];
+		let size = 0;
+		/** Why this side ended the request: a failure of our own, or enough read. */
+		let stoppedBy: { failure: unknown } | 'enough' | undefined;
+		let controller: Dispatcher.DispatchController | undefined;
+		const onAbort = () => controller?.abort(abortReason(signal));
+		const finish = () => signal?.removeEventListener('abort', onAbort);
+		const stop = (current: Dispatcher.DispatchController, why: { failure: unknown } | 'enough') => {
+			stoppedBy = why;
+			current.abort(why === 'enough' ? new Error('Read far enough') : asError(why.failure));
+		};
+		const complete = () => {
+			if (mode === 'head') {
+				rejectStart(new Error('The response ended before its status line'));
+				return;
+			}
+			if (mode === 'errorBody') {
+				rejectStart(failureFor(head, parseLenient(decodeBody(chunks, size)), connection, apiRequest));
+				return;
+			}
+			const requestId = requestIdOf(head);
+			try {
+				if (mode === 'whole') {
+					// The server ignored `stream: true` and sent one JSON document.
+					const body = parseJsonText({ ...head, text: decodeBody(chunks, size) }, connection);
+					if (readServiceError(body)) throw failureFor(head, body, connection, apiRequest);
+					resolveFinished({ kind: 'json', body, requestId });
+				} else if (reader !== undefined) {
+					resolveFinished({ kind: 'events', sawDone: reader.end().sawDone, requestId });
+				}
+			} catch (error) {
+				rejectFinished(error);
+			}
+		};
+		const handler: Dispatcher.DispatchHandler = {
+			onRequestStart(current) {
+				controller = current;
+				if (signal?.aborted) current.abort(abortReason(signal));
+			},
+			onResponseStart(_controller, status, headers) {
+				if (status < 200) return;
+				head = { statusCode: status, headers };
+				if (status >= 400) {
+					mode = 'errorBody';
+					return;
+				}
+				const contentType = headerValue(headers['content-type']) ?? '';
+				if (contentType.includes('text/event-stream')) {
+					mode = 'events';
+					reader = new EventStreamReader(onPayload, { secrets: [connection.apiKey], requestId: requestIdOf(head) });
+				} else {
+					mode = 'whole';
+				}
+				resolveStart({ finished });
+			},
+			onResponseData(current, chunk) {
+				if (stoppedBy !== undefined) return;
+				if (reader !== undefined) {
+					try {
+						// Past [DONE] the rest is read only to keep the connection (see EventStreamReader).
+						if (!reader.push(chunk)) stop(current, 'enough');
+					} catch (error) {
+						stop(current, { failure: error });
+					}
+					return;
+				}
+				chunks.push(chunk);
+				size += chunk.length;
+				// An HTML error page can be large and says little: 64 KiB of it is plenty.
+				if (mode === 'errorBody' && size >= MAX_ERROR_BODY_BYTES) stop(current, 'enough');
+			},
+			onResponseEnd() {
+				finish();
+				complete();
+			},
+			onResponseError(_controller, error) {
+				finish();
+				if (stoppedBy === 'enough') complete();
+				else if (mode === 'head' || mode === 'errorBody') rejectStart(stoppedBy?.failure ?? error);
+				else rejectFinished(stoppedBy?.failure ?? error);
+			},
+		};
+		signal?.addEventListener('abort', onAbort, { once: true });
+		try {
+			dispatcher.dispatch(options, handler);
+		} catch (error) {
+			finish();
+			rejectStart(error);
+		}
+	});
+}
+
+function asError(value: unknown): Error {
+	return value instanceof Error ? value : new Error(String(value));
+}
+
+function dispatchOptions(
+	connection: Connection,
+	apiRequest: ApiRequest,
+	policy: RequestPolicy,
+	target: Target,
+	stream: boolean,
+): Dispatcher.DispatchOptions {
+	const body = apiRequest.body;
+	const authorization = `Bearer ${connection.apiKey}`;
+	const accept = stream ? 'text/event-stream' : 'application/json';
+	return {
+		origin: target.origin,
+		path: target.path,
+		method: apiRequest.method,
+		headers: body === undefined ? { authorization, accept } : { authorization, accept, 'content-type': 'application/json' },
+		body: body === undefined ? undefined : JSON.stringify(body),
+		// The timeout: a non-streamed completion sends its headers only when the whole answer is
+		// ready, a stream when it starts. No timer of our own: a per-request AbortController and
+		// timer cost more CPU than the rest of this client together.
+		headersTimeout: policy.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+		bodyTimeout: policy.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+	};
+}
+
+function abortReason(signal: AbortSignal | undefined): Error {
+	const reason: unknown = signal?.reason;
+	return reason instanceof Error ? reason : new Error('The request was cancelled');
+}
+
+/** UTF-8 text of the body, without a leading byte order mark (as undici's body.text() does). */
+function decodeBody(chunks: Buffer[], size: number): string {
+	const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+	const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+	return bytes.toString('utf8', start);
+}
+
+interface Target {
+	origin: string;
+	/** Path and query, as undici sends them. */
+	path: string;
+}
+
+/** Parsed request targets by base URL and path: a handful per process, each parsed once. */
+const targets = new Map<string, Map<string, Target>>();
+const MAX_CACHED_BASE_URLS = 64;
+
+function targetOf(baseUrl: string, path: string): Target {
+	let byPath = targets.get(baseUrl);
+	const cached = byPath?.get(path);
+	if (cached !== undefined) return cached;
+	const url = new URL(joinUrl(baseUrl, path));
+	if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+		// The error undici.request() gave for this, so callers see no difference.
+		throw new undiciErrors.InvalidArgumentError('Invalid URL protocol: the URL must start with `http:` or `https:`.');
+	}
+	const target = { origin: url.origin, path: `${url.pathname}${url.search}` };
+	if (byPath === undefined) {
+		if (targets.size >= MAX_CACHED_BASE_URLS) targets.clear();
+		byPath = new Map();
+		targets.set(baseUrl, byPath);
+	}
+	byPath.set(path, target);
+	return target;
+}
+
+function joinUrl(baseUrl: string, path: string): string {
+	return `${baseUrl.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+}
+
+export function failureFor(
+	response: ResponseHead,
+	body: unknown,
+	connection: Connection,
+	apiRequest: ApiRequest,
+): NebulaBlockError {
+	return httpFailure({
+		status: response.statusCode,
+		body,
+		requestId: requestIdOf(response),
+		retryAfterMs: retryAfterMs(response.headers),
+		path: apiRequest.path,
+		secrets: [connection.apiKey],
+	});
+}
+
+export function parseJsonText(response: BufferedResponse, connection: Connection): unknown {
+	const text = response.text;
+	try {
+		return JSON.parse(text);
+	} catch {
+		throw new NebulaBlockError({
+			kind: 'invalidResponse',
+			status: response.statusCode,
+			message: redact(
+				`The service sent a reply that is not JSON: ${text.slice(0, 200) || '(empty body)'}`,
+				[connection.apiKey],
+			),
+			requestId: requestIdOf(response),
+		});
+	}
+}
+
+export function parseLenient(text: string): unknown {
+	try {
+		return JSON.parse(text);
+	} catch {
+		return text;
+	}
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+	return Array.isArray(value) ? value[0] : value;
+}
+
+export function requestIdOf(response: ResponseHead): string | undefined {
+	return headerValue(response.headers['x-request-id']) ?? headerValue(response.headers['request-id']);
+}
+
+function retryAfterMs(headers: Dispatcher.ResponseData['headers']): number | undefined {
+	const ms = Number(headerValue(headers['retry-after-ms']));
+	if (Number.isFinite(ms) && ms >= 0) return ms;
+	const retryAfter = headerValue(headers['retry-after']);
+	if (retryAfter === undefined) return undefined;
+	const seconds = Number(retryAfter);
+	if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+	const date = Date.parse(retryAfter);
+	return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}

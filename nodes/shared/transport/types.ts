@@ -1,0 +1,43 @@
+/** The shapes the transport's callers pass in and get back. */
+
+/** Where to send requests and how to authenticate: what the credential holds. */
+export interface Connection {
+	baseUrl: string;
+	apiKey: string;
+	allowUnauthorizedCerts?: boolean;
+}
+
+export interface RequestPolicy {
+	/** Until the response starts (a non-streamed answer starts when it is complete). Default 10 minutes. */
+	timeoutMs?: number;
+	/** Longest silence allowed between two chunks of a response body. Default 5 minutes. */
+	idleTimeoutMs?: number;
+	/** Retries after 408, 409, 429, 5xx and connection failures. Default 2. */
+	maxRetries?: number;
+	/** First backoff step; doubles each retry, with jitter. Default 500 ms. */
+	retryBaseDelayMs?: number;
+	/** Upper bound for any single wait, including one a Retry-After header asks for. Default 60 s. */
+	maxRetryDelayMs?: number;
+	/** The execution's cancel signal: aborting it aborts the request in flight and any backoff. */
+	signal?: AbortSignal;
+}
+
+export interface ApiRequest {
+	method: 'GET' | 'POST';
+	/** Appended to the base URL, e.g. `/chat/completions`. */
+	path: string;
+	/** Overrides the connection's base URL for this request (Text Generate has its own). */
+	baseUrl?: string;
+	body?: unknown;
+}
+
+export interface JsonResponse<T = unknown> {
+	status: number;
+	body: T;
+	requestId?: string;
+}
+
+export type StreamResponse =
+	| { kind: 'events'; sawDone: boolean; requestId?: string }
+	/** The server ignored `stream: true` and sent one JSON document. */
+	| { kind: 'json'; body: unknown; requestId?: string };
