@@ -410,26 +410,26 @@ describe('requestStream', () => {
 	});
 });
 
-describe('reading a whole answer (requestJson)', () => {
-	/** A bare HTTP server whose handler writes whatever the test needs, byte for byte. */
-	async function startRawServer(handle: http.RequestListener): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
-		let hits = 0;
-		const server = http.createServer((req, res) => {
-			hits++;
-			handle(req, res);
-		});
-		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-		const port = (server.address() as AddressInfo).port;
-		return {
-			url: `http://127.0.0.1:${port}/v1`,
-			hits: () => hits,
-			close: async () => {
-				server.closeAllConnections();
-				await new Promise<void>((resolve) => server.close(() => resolve()));
-			},
-		};
-	}
+/** A bare HTTP server whose handler writes whatever the test needs, byte for byte. */
+async function startRawServer(handle: http.RequestListener): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
+	let hits = 0;
+	const server = http.createServer((req, res) => {
+		hits++;
+		handle(req, res);
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const port = (server.address() as AddressInfo).port;
+	return {
+		url: `http://127.0.0.1:${port}/v1`,
+		hits: () => hits,
+		close: async () => {
+			server.closeAllConnections();
+			await new Promise<void>((resolve) => server.close(() => resolve()));
+		},
+	};
+}
 
+describe('reading a whole answer (requestJson)', () => {
 	it('reads a large error page only in part and still reports the status', async () => {
 		const page = `<html><body><h1>Upstream failure</h1>${'<p>filler</p>'.repeat(200_000)}</body></html>`;
 		const server = await startRawServer((_req, res) => res.writeHead(500, { 'content-type': 'text/html' }).end(page));
@@ -505,23 +505,6 @@ describe('reading a whole answer (requestJson)', () => {
 });
 
 describe('requestStream, read chunk by chunk', () => {
-	async function startRawServer(handle: http.RequestListener): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
-		let hits = 0;
-		const server = http.createServer((req, res) => {
-			hits++;
-			handle(req, res);
-		});
-		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-		const port = (server.address() as AddressInfo).port;
-		return {
-			url: `http://127.0.0.1:${port}/v1`,
-			hits: () => hits,
-			close: async () => {
-				server.closeAllConnections();
-				await new Promise<void>((resolve) => server.close(() => resolve()));
-			},
-		};
-	}
 	const event = (content: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`;
 
 	it('stops the request and passes on an error thrown by the payload handler, without retrying', async () => {
