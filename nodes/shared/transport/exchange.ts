@@ -28,26 +28,13 @@ export interface BufferedResponse extends ResponseHead {
  * whole anyway, that machinery cost about a quarter of the CPU time of a request.
  */
 export function sendBuffered(connection: Connection, apiRequest: ApiRequest, policy: RequestPolicy): Promise<BufferedResponse> {
-	const target = targetOf(apiRequest.baseUrl ?? connection.baseUrl, apiRequest.path);
-	const options = dispatchOptions(connection, apiRequest, policy, target, false);
-	const dispatcher = dispatcherFor(target.origin, connection.allowUnauthorizedCerts === true);
-	const signal = policy.signal;
-	if (signal?.aborted) return Promise.reject(abortReason(signal));
 	return new Promise<BufferedResponse>((resolve, reject) => {
 		const chunks: Buffer[] = [];
 		let size = 0;
 		let statusCode = 0;
 		let headers: ResponseHead['headers'] = {};
 		let errorBodyCut = false;
-		// Undici may start a request more than once (a retried pipeline head): abort the latest.
-		let controller: Dispatcher.DispatchController | undefined;
-		const onAbort = () => controller?.abort(abortReason(signal));
-		const finish = () => signal?.removeEventListener('abort', onAbort);
 		const handler: Dispatcher.DispatchHandler = {
-			onRequestStart(current) {
-				controller = current;
-				if (signal?.aborted) current.abort(abortReason(signal));
-			},
 			onResponseStart(_controller, status, responseHeaders) {
 				if (status < 200) return;
 				statusCode = status;
@@ -63,22 +50,14 @@ export function sendBuffered(connection: Connection, apiRequest: ApiRequest, pol
 				}
 			},
 			onResponseEnd() {
-				finish();
 				resolve({ statusCode, headers, text: decodeBody(chunks, size) });
 			},
 			onResponseError(_controller, error) {
-				finish();
 				if (errorBodyCut) resolve({ statusCode, headers, text: decodeBody(chunks, size) });
 				else reject(error);
 			},
 		};
-		signal?.addEventListener('abort', onAbort, { once: true });
-		try {
-			dispatcher.dispatch(options, handler);
-		} catch (error) {
-			finish();
-			reject(error);
-		}
+		dispatchRequest(connection, apiRequest, policy, false, handler, reject);
 	});
 }
 
@@ -99,11 +78,6 @@ export function startStream(
 	policy: RequestPolicy,
 	onPayload: StreamHandler,
 ): Promise<StartedStream> {
-	const target = targetOf(apiRequest.baseUrl ?? connection.baseUrl, apiRequest.path);
-	const options = dispatchOptions(connection, apiRequest, policy, target, true);
-	const dispatcher = dispatcherFor(target.origin, connection.allowUnauthorizedCerts === true);
-	const signal = policy.signal;
-	if (signal?.aborted) return Promise.reject(abortReason(signal));
 	return new Promise<StartedStream>((resolveStart, rejectStart) => {
 		let resolveFinished: (outcome: StreamResponse) => void = () => undefined;
 		let rejectFinished: (error: unknown) => void = () => undefined;
@@ -121,9 +95,6 @@ export function startStream(
 		let size = 0;
 		/** Why this side ended the request: a failure of our own, or enough read. */
 		let stoppedBy: { failure: unknown } | 'enough' | undefined;
-		let controller: Dispatcher.DispatchController | undefined;
-		const onAbort = () => controller?.abort(abortReason(signal));
-		const finish = () => signal?.removeEventListener('abort', onAbort);
 		const stop = (current: Dispatcher.DispatchController, why: { failure: unknown } | 'enough') => {
 			stoppedBy = why;
 			current.abort(why === 'enough' ? new Error('Read far enough') : asError(why.failure));
@@ -152,10 +123,6 @@ export function startStream(
 			}
 		};
 		const handler: Dispatcher.DispatchHandler = {
-			onRequestStart(current) {
-				controller = current;
-				if (signal?.aborted) current.abort(abortReason(signal));
-			},
 			onResponseStart(_controller, status, headers) {
 				if (status < 200) return;
 				head = { statusCode: status, headers };
@@ -189,24 +156,62 @@ export function startStream(
 				if (mode === 'errorBody' && size >= MAX_ERROR_BODY_BYTES) stop(current, 'enough');
 			},
 			onResponseEnd() {
-				finish();
 				complete();
 			},
 			onResponseError(_controller, error) {
-				finish();
 				if (stoppedBy === 'enough') complete();
 				else if (mode === 'head' || mode === 'errorBody') rejectStart(stoppedBy?.failure ?? error);
 				else rejectFinished(stoppedBy?.failure ?? error);
 			},
 		};
-		signal?.addEventListener('abort', onAbort, { once: true });
-		try {
-			dispatcher.dispatch(options, handler);
-		} catch (error) {
-			finish();
-			rejectStart(error);
-		}
+		dispatchRequest(connection, apiRequest, policy, true, handler, rejectStart);
 	});
+}
+
+/**
+ * Sends the request on the origin's pooled dispatcher, `handler` reading the answer. Cancelling
+ * the execution aborts it at any point; `fail` gets what went wrong before it could be sent.
+ */
+function dispatchRequest(
+	connection: Connection,
+	apiRequest: ApiRequest,
+	policy: RequestPolicy,
+	stream: boolean,
+	handler: Dispatcher.DispatchHandler,
+	fail: (error: unknown) => void,
+): void {
+	const signal = policy.signal;
+	if (signal?.aborted) return fail(abortReason(signal));
+	// Undici may start a request more than once (a retried pipeline head): abort the latest.
+	let controller: Dispatcher.DispatchController | undefined;
+	const onAbort = () => controller?.abort(abortReason(signal));
+	const settled = () => signal?.removeEventListener('abort', onAbort);
+	const wired: Dispatcher.DispatchHandler = {
+		onRequestStart(current, context) {
+			controller = current;
+			if (signal?.aborted) current.abort(abortReason(signal));
+			handler.onRequestStart?.(current, context);
+		},
+		onResponseStart: handler.onResponseStart,
+		onResponseData: handler.onResponseData,
+		onResponseEnd(current, trailers) {
+			settled();
+			handler.onResponseEnd?.(current, trailers);
+		},
+		onResponseError(current, error) {
+			settled();
+			handler.onResponseError?.(current, error);
+		},
+	};
+	try {
+		const target = targetOf(apiRequest.baseUrl ?? connection.baseUrl, apiRequest.path);
+		const dispatcher = dispatcherFor(target.origin, connection.allowUnauthorizedCerts === true);
+		signal?.addEventListener('abort', onAbort, { once: true });
+		dispatcher.dispatch(dispatchOptions(connection, apiRequest, policy, target, stream), wired);
+	} catch (error) {
+		settled();
+		fail(error);
+	}
 }
 
 function asError(value: unknown): Error {
