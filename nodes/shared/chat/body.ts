@@ -1,4 +1,5 @@
 import { parseStopSequences } from '../stopSequences';
+import { isObject } from '../json';
 import { ChatInputError } from './inputError';
 import { truncateMessages } from './truncate';
 import type { ChatEndpoint, ChatMessage, ChatRequestBody } from './types';
@@ -121,7 +122,6 @@ function integerOption(value: unknown, label: string, min?: number): number | un
 	return number;
 }
 
-
 function parseJson(value: unknown, label: string): unknown {
 	if (typeof value !== 'string') return value;
 	try {
@@ -213,6 +213,3 @@ function toolChoice(options: ChatFormOptions, hasTools: boolean): unknown {
 	return choice;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-	return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

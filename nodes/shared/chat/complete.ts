@@ -1,5 +1,6 @@
 import { requestJson, requestStream, type Connection, type RequestPolicy } from '../transport/client';
 import { NebulaBlockError, redact } from '../transport/errors';
+import { isObject } from '../json';
 import { ChatAssembler } from './assemble';
 import type { ChatCompletion, ChatEndpoint, ChatRequestBody } from './types';
 
@@ -89,6 +90,3 @@ function asCompletion(body: unknown, requestId: string | undefined, connection: 
 	return body as ChatCompletion;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-	return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

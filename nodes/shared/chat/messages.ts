@@ -1,3 +1,4 @@
+import { isObject } from '../json';
 import { ChatInputError } from './inputError';
 import type { ChatMessage, ChatRole } from './types';
 
@@ -134,6 +135,3 @@ function describe(value: unknown): string {
 	return `${typeof value === 'number' ? 'the number' : typeof value} ${String(value)}`;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-	return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

@@ -1,3 +1,4 @@
+import { isObject, type JsonObject } from '../json';
 import type { ChatCompletion } from '../chat/types';
 import { NebulaBlockError } from '../transport/errors';
 
@@ -17,12 +18,6 @@ export interface TextGeneration {
 	usage?: TextUsage;
 	/** The model the service says answered, when it says so. */
 	model?: string;
-}
-
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-	return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Keeps the counts that are numbers; undefined when none is. */
@@ -73,7 +68,7 @@ export class TextStreamAssembler {
 	private model: string | undefined;
 
 	/** Adds one event and returns its text, so the caller can pass it on as it arrives. */
-	push(event: Json): string {
+	push(event: JsonObject): string {
 		const text = event.text;
 		if (text !== undefined && text !== null && typeof text !== 'string') {
 			throw invalid(`The stream sent an event whose text is not a string: ${JSON.stringify(event).slice(0, 200)}`);
@@ -105,7 +100,7 @@ export class TextStreamAssembler {
 }
 
 /** The events of a whole stream at once: what the assembler makes of them. */
-export function assembleTextStream(events: Iterable<Json>, requestId?: string): TextGeneration {
+export function assembleTextStream(events: Iterable<JsonObject>, requestId?: string): TextGeneration {
 	const assembler = new TextStreamAssembler();
 	for (const event of events) assembler.push(event);
 	return assembler.finish(requestId);

@@ -4,7 +4,8 @@
  * built in errors.ts only.
  */
 import { readServiceError } from './errors';
-import { failureFor, parseJsonText, parseLenient, requestIdOf, sendBuffered, startStream } from './exchange';
+import { parseJsonOrText } from '../json';
+import { failureFor, parseJsonText, requestIdOf, sendBuffered, startStream } from './exchange';
 import { normalise, withRetries } from './retry';
 import type { StreamHandler } from './stream';
 import type { ApiRequest, Connection, JsonResponse, RequestPolicy, StreamResponse } from './types';
@@ -21,7 +22,7 @@ export async function requestJson<T = unknown>(
 ): Promise<JsonResponse<T>> {
 	return await withRetries(connection, policy, async () => {
 		const response = await sendBuffered(connection, apiRequest, policy);
-		if (response.statusCode >= 400) throw failureFor(response, parseLenient(response.text), connection, apiRequest);
+		if (response.statusCode >= 400) throw failureFor(response, parseJsonOrText(response.text), connection, apiRequest);
 		const body = parseJsonText(response, connection);
 		if (readServiceError(body)) throw failureFor(response, body, connection, apiRequest);
 		await connectionReleased();

@@ -1,6 +1,8 @@
 import type { INode, JsonObject } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
+import { isObject } from '../json';
+
 /** What went wrong, in the terms a caller can act on (retry, report, hint). */
 export type FailureKind =
 	| 'http' // the service answered with an error status or an error body
@@ -118,12 +120,6 @@ function shorten(text: string): string {
 		.replace(/\s+/g, ' ')
 		.trim();
 	return oneLine.length > MAX_TEXT_BODY ? `${oneLine.slice(0, MAX_TEXT_BODY)}…` : oneLine;
-}
-
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-	return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function asString(value: unknown): string | undefined {

@@ -5,6 +5,7 @@
  */
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 
+import { parseJsonOrText } from '../json';
 import { dispatcherFor } from './dispatcher';
 import { NebulaBlockError, httpFailure, readServiceError, redact } from './errors';
 import { EventStreamReader, type StreamHandler } from './stream';
@@ -105,7 +106,7 @@ export function startStream(
 				return;
 			}
 			if (mode === 'errorBody') {
-				rejectStart(failureFor(head, parseLenient(decodeBody(chunks, size)), connection, apiRequest));
+				rejectStart(failureFor(head, parseJsonOrText(decodeBody(chunks, size)), connection, apiRequest));
 				return;
 			}
 			const requestId = requestIdOf(head);
@@ -317,14 +318,6 @@ export function parseJsonText(response: BufferedResponse, connection: Connection
 			),
 			requestId: requestIdOf(response),
 		});
-	}
-}
-
-export function parseLenient(text: string): unknown {
-	try {
-		return JSON.parse(text);
-	} catch {
-		return text;
 	}
 }
 
