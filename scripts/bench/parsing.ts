@@ -13,7 +13,7 @@ import { gc, median, MiB, packageModule, round, type BenchConfig } from './suppo
 
 interface Parsers {
 	SseDecoder: typeof import('../../dist/nodes/shared/transport/sse').SseDecoder;
-	consumeEventStream: typeof import('../../dist/nodes/shared/transport/stream').consumeEventStream;
+	EventStreamReader: typeof import('../../dist/nodes/shared/transport/stream').EventStreamReader;
 	ChatAssembler: typeof import('../../dist/nodes/shared/chat/assemble').ChatAssembler;
 }
 
@@ -45,8 +45,8 @@ type Contender = (chunks: Uint8Array[]) => Promise<string | number>;
 export async function measureParsing(config: BenchConfig): Promise<ParsingResult> {
 	ours = {
 		SseDecoder: packageModule<typeof import('../../dist/nodes/shared/transport/sse')>(config, 'dist/nodes/shared/transport/sse').SseDecoder,
-		consumeEventStream: packageModule<typeof import('../../dist/nodes/shared/transport/stream')>(config, 'dist/nodes/shared/transport/stream')
-			.consumeEventStream,
+		EventStreamReader: packageModule<typeof import('../../dist/nodes/shared/transport/stream')>(config, 'dist/nodes/shared/transport/stream')
+			.EventStreamReader,
 		ChatAssembler: packageModule<typeof import('../../dist/nodes/shared/chat/assemble')>(config, 'dist/nodes/shared/chat/assemble').ChatAssembler,
 	};
 	const stream = buildStream(config.parsingMiB * MiB);
@@ -139,7 +139,10 @@ async function decodeEventsourceParser(chunks: Uint8Array[]): Promise<number> {
 /** What the node runs for a streamed answer: the transport's event reader feeding the assembler. */
 async function assembleOurs(chunks: Uint8Array[]): Promise<string> {
 	const assembler = new ours.ChatAssembler();
-	await ours.consumeEventStream(asNetworkBody(chunks), (payload) => void assembler.push(payload), { secrets: ['bench-key'] });
+	const reader = new ours.EventStreamReader((payload) => void assembler.push(payload), { secrets: ['bench-key'] });
+	// Read from the same async body as the other contender, as the transport reads the socket.
+	for await (const chunk of asNetworkBody(chunks)) reader.push(chunk);
+	reader.end();
 	return assembler.completion().choices[0].message.content ?? '';
 }
 

@@ -1,6 +1,5 @@
+import { isObject, type JsonObject } from '../json';
 import type { ChatCompletion, ChatCompletionChoice, ChatCompletionMessage, ChatToolCall, ChatUsage } from './types';
-
-type Json = Record<string, unknown>;
 
 interface ToolCallState {
 	id: string;
@@ -48,7 +47,7 @@ export class ChatAssembler {
 	private chunkCount = 0;
 
 	/** Feeds one decoded payload. Returns the content text it adds, per choice, for live display. */
-	push(chunk: Json): ContentDelta[] {
+	push(chunk: JsonObject): ContentDelta[] {
 		this.chunkCount++;
 		// Once set, the first value stays: the stored field is tested first, so a long stream
 		// costs one comparison per field and chunk.
@@ -61,7 +60,7 @@ export class ChatAssembler {
 		if (serviceTier !== undefined) this.serviceTier = serviceTier;
 		// Some servers repeat a running total in every chunk: the last one seen is the whole count.
 		const usage = chunk.usage;
-		if (usage !== undefined && isObject(usage)) this.usage = usage as unknown as ChatUsage;
+		if (isObject(usage)) this.usage = usage as unknown as ChatUsage;
 		const deltas: ContentDelta[] = [];
 		const choices = chunk.choices;
 		if (!Array.isArray(choices)) return deltas;
@@ -114,11 +113,11 @@ export class ChatAssembler {
 		return choice;
 	}
 
-	private applyChoice(choice: ChoiceState, raw: Json): string {
+	private applyChoice(choice: ChoiceState, raw: JsonObject): string {
 		const finishReason = raw.finish_reason;
 		if (typeof finishReason === 'string' && finishReason !== '') choice.finishReason = finishReason;
 		const logprobs = raw.logprobs;
-		if (logprobs !== null && logprobs !== undefined && isObject(logprobs) && Array.isArray(logprobs.content)) {
+		if (isObject(logprobs) && Array.isArray(logprobs.content)) {
 			// Appended in place: copying the list per chunk made long answers with logprobs quadratic.
 			(choice.logprobs ??= []).push(...logprobs.content);
 		}
@@ -132,11 +131,11 @@ export class ChatAssembler {
 		const reasoning = delta.reasoning;
 		if (typeof reasoning === 'string') choice.reasoning = (choice.reasoning ?? '') + reasoning;
 		const toolCalls = delta.tool_calls;
-		if (toolCalls !== undefined && Array.isArray(toolCalls)) {
+		if (Array.isArray(toolCalls)) {
 			for (const call of toolCalls) if (isObject(call)) mergeToolCall(choice, call);
 		}
 		const functionCall = delta.function_call;
-		if (functionCall !== undefined && isObject(functionCall)) {
+		if (isObject(functionCall)) {
 			choice.functionCall ??= { name: '', arguments: '' };
 			if (typeof functionCall.name === 'string') choice.functionCall.name = mergeName(choice.functionCall.name, functionCall.name);
 			if (typeof functionCall.arguments === 'string') choice.functionCall.arguments += functionCall.arguments;
@@ -149,7 +148,7 @@ export class ChatAssembler {
 	}
 }
 
-function mergeToolCall(choice: ChoiceState, fragment: Json): void {
+function mergeToolCall(choice: ChoiceState, fragment: JsonObject): void {
 	const slot = toolSlot(choice, fragment);
 	choice.lastToolSlot = slot;
 	let call = choice.toolCalls.get(slot);
@@ -170,7 +169,7 @@ function mergeToolCall(choice: ChoiceState, fragment: Json): void {
  * Fragments name their call by `index`. A server that leaves it out starts a new call with a
  * new `id` and continues the current one without; that is the only other shape seen.
  */
-function toolSlot(choice: ChoiceState, fragment: Json): number {
+function toolSlot(choice: ChoiceState, fragment: JsonObject): number {
 	if (typeof fragment.index === 'number') return fragment.index;
 	const id = typeof fragment.id === 'string' && fragment.id !== '' ? fragment.id : undefined;
 	if (id !== undefined) {
@@ -211,6 +210,3 @@ function finishChoice(state: ChoiceState): ChatCompletionChoice {
 	};
 }
 
-function isObject(value: unknown): value is Json {
-	return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

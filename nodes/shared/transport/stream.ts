@@ -1,3 +1,4 @@
+import { parseJsonOrText } from '../json';
 import { NebulaBlockError, readServiceError, redact, streamFailure } from './errors';
 import { SseDecoder, type SseEvent } from './sse';
 
@@ -18,27 +19,10 @@ export interface StreamSummary {
 const MAX_DRAIN_BYTES = 64 * 1024;
 
 /**
- * Reads an SSE body to its end: JSON payloads go to `onPayload`; `[DONE]` ends the stream
- * (whatever follows is ignored); an error event or error payload throws the service's error.
- */
-export async function consumeEventStream(
-	body: AsyncIterable<Uint8Array>,
-	onPayload: StreamHandler,
-	context: StreamContext,
-): Promise<StreamSummary> {
-	const reader = new EventStreamReader(onPayload, context);
-	for await (const chunk of body) {
-		// Leaving the loop early destroys the body, and undici closes a connection whose
-		// response did not end: the reader reads on past [DONE] (usually just the chunked
-		// terminator) so the connection goes back to the pool. A server that keeps talking loses it.
-		if (!reader.push(chunk)) break;
-	}
-	return reader.end();
-}
-
-/**
- * The same, fed chunk by chunk as they arrive (the transport's dispatch handler does this):
- * each payload goes to `onPayload` before `push` returns, and errors are thrown from `push`.
+ * Reads an SSE body fed chunk by chunk as it arrives (the transport's dispatch handler does
+ * this): JSON payloads go to `onPayload` before `push` returns; `[DONE]` ends the stream (what
+ * follows is read only so the connection can go back to the pool); an error event or error
+ * payload throws the service's error from `push`.
  */
 export class EventStreamReader {
 	private readonly decoder = new SseDecoder();
@@ -84,7 +68,7 @@ function deliver(events: SseEvent[], onPayload: StreamHandler, context: StreamCo
 			events.length = 0;
 			return true;
 		}
-		if (event.event === 'error') throw streamFailure(parseLenient(data), context.secrets, context.requestId);
+		if (event.event === 'error') throw streamFailure(parseJsonOrText(data), context.secrets, context.requestId);
 		if (data.length === 0) continue;
 		const payload = parsePayload(data, context);
 		if (payload.choices === undefined && readServiceError(payload)) {
@@ -117,10 +101,3 @@ function parsePayload(data: string, context: StreamContext): Record<string, unkn
 	return parsed as Record<string, unknown>;
 }
 
-function parseLenient(data: string): unknown {
-	try {
-		return JSON.parse(data);
-	} catch {
-		return data;
-	}
-}
