@@ -3,16 +3,16 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { CREDENTIAL_TYPE } from '../shared/connection';
 import { modelLocator } from '../shared/descriptions/model';
-import { maxTokensOption, temperatureOption, topPOption } from '../shared/descriptions/options';
-import { searchModels } from '../shared/methods/searchModels';
-import { nebulaBlockApiTest } from '../shared/methods/testCredential';
 import {
 	frequencyPenaltyOption,
-	modelMaxRetriesOption,
-	modelTimeoutOption,
+	maxTokensOption,
 	presencePenaltyOption,
-	responseFormatOption,
-} from '../shared/model/options';
+	temperatureOption,
+	topPOption,
+} from '../shared/descriptions/options';
+import { searchModels } from '../shared/methods/searchModels';
+import { nebulaBlockApiTest } from '../shared/methods/testCredential';
+import { modelMaxRetriesOption, modelTimeoutOption, responseFormatOption } from '../shared/model/options';
 import { supplyChatModel } from '../shared/model/supply';
 
 export class LmChatNebulaBlock implements INodeType {

@@ -4,8 +4,10 @@ import { DEFAULT_JSON_SCHEMA_NAME } from '../../shared/chat/body';
 import {
 	batchDelayOption,
 	concurrencyOption,
+	frequencyPenaltyOption,
 	maxRetriesOption,
 	maxTokensOption,
+	presencePenaltyOption,
 	stopOption,
 	streamOption,
 	temperatureOption,
@@ -54,14 +56,7 @@ export const chatOptions: INodeProperties = {
 			default: 'chatCompletions',
 			description: 'Which API of the service answers. The output has the same shape either way.',
 		},
-		{
-			displayName: 'Frequency Penalty',
-			name: 'frequencyPenalty',
-			type: 'number',
-			typeOptions: { minValue: -2, maxValue: 2, numberPrecision: 2 },
-			default: 0,
-			description: 'Positive values make the model repeat the same words less often',
-		},
+		frequencyPenaltyOption,
 		{
 			displayName: 'JSON Schema',
 			name: 'jsonSchema',
@@ -101,14 +96,7 @@ export const chatOptions: INodeProperties = {
 			description:
 				'Whether to turn the answer into the JSON object it holds (a Markdown code fence around it is fine). An answer that is not JSON stops the item with an error.',
 		},
-		{
-			displayName: 'Presence Penalty',
-			name: 'presencePenalty',
-			type: 'number',
-			typeOptions: { minValue: -2, maxValue: 2, numberPrecision: 2 },
-			default: 0,
-			description: 'Positive values make the model more likely to talk about new topics',
-		},
+		presencePenaltyOption,
 		{
 			displayName: 'Prompt Truncate Length',
 			name: 'promptTruncateLength',

@@ -34,6 +34,24 @@ export const topPOption: INodeProperties = {
 	description: 'Nucleus sampling: only the tokens within this probability mass are considered. Change this or Temperature, not both.',
 };
 
+export const frequencyPenaltyOption: INodeProperties = {
+	displayName: 'Frequency Penalty',
+	name: 'frequencyPenalty',
+	type: 'number',
+	typeOptions: { minValue: -2, maxValue: 2, numberPrecision: 2 },
+	default: 0,
+	description: 'Positive values make the model repeat the same words less often',
+};
+
+export const presencePenaltyOption: INodeProperties = {
+	displayName: 'Presence Penalty',
+	name: 'presencePenalty',
+	type: 'number',
+	typeOptions: { minValue: -2, maxValue: 2, numberPrecision: 2 },
+	default: 0,
+	description: 'Positive values make the model more likely to talk about new topics',
+};
+
 export const stopOption: INodeProperties = {
 	displayName: 'Stop Sequences',
 	name: 'stop',

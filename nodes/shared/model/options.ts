@@ -4,27 +4,9 @@ import { maxRetriesOption, timeoutOption } from '../descriptions/options';
 import { CHAT_MODEL_DEFAULTS } from './config';
 
 /**
- * Options of the Chat Model that nodes/shared/descriptions/options.ts does not have yet.
- * Field names match the Chat Completion node's, so both read the same form values.
+ * Options only the Chat Model has, or has with other defaults. Field names match the Chat
+ * Completion node's, so both read the same form values.
  */
-export const frequencyPenaltyOption: INodeProperties = {
-	displayName: 'Frequency Penalty',
-	name: 'frequencyPenalty',
-	type: 'number',
-	typeOptions: { minValue: -2, maxValue: 2, numberPrecision: 2 },
-	default: 0,
-	description: 'Positive values make the model less likely to repeat the same words again and again',
-};
-
-export const presencePenaltyOption: INodeProperties = {
-	displayName: 'Presence Penalty',
-	name: 'presencePenalty',
-	type: 'number',
-	typeOptions: { minValue: -2, maxValue: 2, numberPrecision: 2 },
-	default: 0,
-	description: 'Positive values make the model more likely to move on to new topics',
-};
-
 export const responseFormatOption: INodeProperties = {
 	displayName: 'Response Format',
 	name: 'responseFormat',
