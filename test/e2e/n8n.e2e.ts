@@ -9,6 +9,7 @@ import * as path from 'node:path';
 
 import * as rt from '../../scripts/n8n-runtime';
 import { startFakeNebula, type FakeNebula, type RecordedRequest } from '../support/fake-nebula';
+import { StepTimer } from '../support/step-timer';
 
 const FIXTURES_DIR = path.join(__dirname, 'workflows');
 const CHAT_TYPE = 'n8n-nodes-nebula-block.nebulaBlockChat';
@@ -21,22 +22,13 @@ const WRONG_KEY_CREDENTIAL = { id: 'nebulaWrongKey01', name: 'Nebula Block (wron
 let ctx: rt.N8nContext;
 let fake: FakeNebula;
 let exampleKey: string;
-const timings: string[] = [];
-
-async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
-	const started = Date.now();
-	try {
-		return await work();
-	} finally {
-		timings.push(`${label}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-	}
-}
+const timer = new StepTimer();
 
 /** Everything n8n printed during the suite, checked for API keys at the end. */
 const printed: string[] = [];
 
 async function execute(workflowId: string): Promise<{ run: rt.ExecutionResult; outcome: rt.ExecuteOutcome }> {
-	const outcome = await timed(`execute ${workflowId}`, () => rt.executeWorkflow(ctx, workflowId));
+	const outcome = await timer.time(`execute ${workflowId}`, () => rt.executeWorkflow(ctx, workflowId));
 	printed.push(outcome.command.stdout, outcome.command.stderr);
 	if (!outcome.run) {
 		throw new Error(
@@ -58,27 +50,27 @@ function workflowError(run: rt.ExecutionResult) {
 }
 
 beforeAll(async () => {
-	const sandbox = await timed('install n8n if needed, pack, install the package', () =>
+	const sandbox = await timer.time('install n8n if needed, pack, install the package', () =>
 		rt.prepareSandbox({ log: (line) => process.stdout.write(`${line}\n`) }),
 	);
 	ctx = sandbox;
 	fake = await startFakeNebula();
 	exampleKey = fake.newKey('examples');
 	const endpoints = { apiKey: exampleKey, baseUrl: fake.url, textGenerateUrl: fake.url };
-	await timed('import credentials', () =>
+	await timer.time('import credentials', () =>
 		rt.importCredentials(ctx, [
 			rt.exampleCredential(endpoints),
 			{ ...WRONG_KEY_CREDENTIAL, type: rt.NEBULA_CREDENTIAL_TYPE, data: { ...endpoints, apiKey: WRONG_KEY } },
 		]),
 	);
 	const workflows = [...rt.readWorkflowFolder(rt.EXAMPLES_DIR), ...rt.readWorkflowFolder(FIXTURES_DIR)];
-	await timed(`import ${workflows.length} workflows`, () => rt.importWorkflows(ctx, workflows));
+	await timer.time(`import ${workflows.length} workflows`, () => rt.importWorkflows(ctx, workflows));
 });
 
 afterAll(async () => {
 	await fake?.close();
 	if (ctx) rt.removeUserFolder(ctx.folder);
-	process.stdout.write(`e2e timings:\n  ${timings.join('\n  ')}\n`);
+	process.stdout.write(`e2e timings:\n  ${timer.lines.join('\n  ')}\n`);
 });
 
 describe('the package in n8n, run by the CLI', () => {
@@ -234,7 +226,7 @@ describe('n8n start', () => {
 	});
 
 	test('serves the editor on 127.0.0.1, sets up the owner, and lists both nodes and the credential', async () => {
-		n8n = await timed('n8n start until /rest/login answers 401', () => rt.startN8n(ctx));
+		n8n = await timer.time('n8n start until /rest/login answers 401', () => rt.startN8n(ctx));
 		expect(n8n.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 		// Listening on 127.0.0.1 only: the machine's other addresses refuse the connection.
 		const otherAddress = Object.values(os.networkInterfaces())
@@ -243,7 +235,7 @@ describe('n8n start', () => {
 		if (otherAddress) {
 			await expect(fetch(`http://${otherAddress.address}:${n8n.port}/rest/login`, { signal: AbortSignal.timeout(3000) })).rejects.toThrow();
 		}
-		const session = await timed('owner setup', () => rt.setupOwner(n8n!.url, rt.DEMO_OWNER));
+		const session = await timer.time('owner setup', () => rt.setupOwner(n8n!.url, rt.DEMO_OWNER));
 
 		const nodes = await session.get<Array<{ name: string }>>('/types/nodes.json');
 		expect(nodes.status).toBe(200);

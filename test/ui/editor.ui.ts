@@ -7,6 +7,7 @@
  */
 import type { Locator, Page } from 'playwright-core';
 
+import { StepTimer } from '../support/step-timer';
 import { ensureChromium, launchBrowser, type Browser } from './support/browser';
 import { openCredentialFromOverview, saveWithApiKey, showFailureReason, waitForTestFailure, waitForTestSuccess } from './support/credential-dialog';
 import {
@@ -30,16 +31,7 @@ const UI_TIMEOUT_MS = 30_000;
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 let sandbox: UiSandbox;
-const timings: string[] = [];
-
-async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
-	const started = Date.now();
-	try {
-		return await work();
-	} finally {
-		timings.push(`${label}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-	}
-}
+const timer = new StepTimer();
 
 /** The JSON view's text with its indentation dots and line breaks folded to single spaces. */
 async function jsonViewText(output: Locator): Promise<string> {
@@ -48,13 +40,13 @@ async function jsonViewText(output: Locator): Promise<string> {
 
 beforeAll(async () => {
 	// A fresh machine installs chromium (about a minute, with its recommended fonts) and n8n (about 5 minutes) here.
-	await timed('chromium present or installed', async () => ensureChromium(log));
-	sandbox = await startUiSandbox({ log });
+	await timer.time('chromium present or installed', async () => ensureChromium(log));
+	sandbox = await startUiSandbox(timer, { log });
 }, 20 * 60_000);
 
 afterAll(async () => {
 	await sandbox?.stop();
-	log(`UI test timings:\n  ${[...(sandbox?.timings ?? []), ...timings].join('\n  ')}`);
+	log(`UI test timings:\n  ${timer.lines.join('\n  ')}`);
 });
 
 describe('REST API behind the editor (no browser)', () => {
@@ -117,7 +109,7 @@ describe('the editor in chromium', () => {
 	let page: Page;
 
 	beforeAll(async () => {
-		browser = await timed('browser launch', () => launchBrowser(sandbox.n8n.url));
+		browser = await timer.time('browser launch', () => launchBrowser(sandbox.n8n.url));
 		await signInWithCookie(browser.context, sandbox.n8n.url, sandbox.session.cookie);
 		page = await browser.context.newPage();
 		page.setDefaultTimeout(UI_TIMEOUT_MS);
@@ -145,15 +137,15 @@ describe('the editor in chromium', () => {
 	});
 
 	uiTest('Chat Completion: node picker, credential, model from the list, two messages, run, answer in the output panel', async () => {
-		await timed('chat: open a new workflow', () => openNewWorkflow(page, sandbox.n8n.url));
+		await timer.time('chat: open a new workflow', () => openNewWorkflow(page, sandbox.n8n.url));
 		const names = await searchNodePicker(page, 'Nebula Block');
 		expect(names).toEqual(expect.arrayContaining(['Nebula Block Chat Completion', 'Nebula Block Text Generate']));
 
-		const { detailsText, ndv } = await timed('chat: add the node', () => addNodeFromPicker(page, 'Nebula Block Chat Completion'));
+		const { detailsText, ndv } = await timer.time('chat: add the node', () => addNodeFromPicker(page, 'Nebula Block Chat Completion'));
 		expect(detailsText).toContain('Chat with Nebula Block serverless models');
 
 		await selectCredential(page, ndv, sandbox.good.id, sandbox.good.name);
-		const pick = await timed('chat: model list, filter, pick', () =>
+		const pick = await timer.time('chat: model list, filter, pick', () =>
 			pickModelFromList(page, ndv, 'llama', 'meta-llama/Llama-3.3-70B-Instruct', () => screenshot(page, 'model-list', { docImage: true })),
 		);
 		expect(pick.listed).toEqual([
@@ -175,7 +167,7 @@ describe('the editor in chromium', () => {
 		await showTopOfForm(ndv);
 		await screenshot(page, 'chat-completion-form', { docImage: true });
 
-		const output = await timed('chat: run the node until the answer shows', () => runNodeAndWaitForOutput(page, ndv, 'Echo: Say hello back'));
+		const output = await timer.time('chat: run the node until the answer shows', () => runNodeAndWaitForOutput(page, ndv, 'Echo: Say hello back'));
 		await showOutputAs(output, 'json');
 		await output.getByText('"finishReason"').first().waitFor();
 		const outputText = await jsonViewText(output);
@@ -198,7 +190,7 @@ describe('the editor in chromium', () => {
 	});
 
 	uiTest('Text Generate: node picker, credential, model list down then back, prompt, run, answer in the output panel', async () => {
-		await timed('text: open a new workflow', () => openNewWorkflow(page, sandbox.n8n.url));
+		await timer.time('text: open a new workflow', () => openNewWorkflow(page, sandbox.n8n.url));
 		await searchNodePicker(page, 'Nebula Block');
 		const { detailsText, ndv } = await addNodeFromPicker(page, 'Nebula Block Text Generate');
 		expect(detailsText).toContain('Generate text from a prompt');
@@ -216,7 +208,7 @@ describe('the editor in chromium', () => {
 		expect(pick.shown).toBe('deepseek-ai/DeepSeek-V3-0324 (128K context)');
 
 		await fillParameter(ndv, 'prompt', 'Write a haiku about tests');
-		const output = await timed('text: run the node until the answer shows', () => runNodeAndWaitForOutput(page, ndv, 'Echo: Write a haiku about tests'));
+		const output = await timer.time('text: run the node until the answer shows', () => runNodeAndWaitForOutput(page, ndv, 'Echo: Write a haiku about tests'));
 		await showOutputAs(output, 'json');
 		await output.getByText('"finishReason"').first().waitFor();
 		expect(await jsonViewText(output)).toContain('"text": "Echo: Write a haiku about tests"');
@@ -230,7 +222,7 @@ describe('the editor in chromium', () => {
 	uiTest('credential dialog: opening it tests the connection; a wrong key fails with a clear reason', async () => {
 		// Its own credential: the test saves a wrong key into it.
 		const credential = await createCredential(sandbox.session, 'Nebula Block (dialog test)', sandbox.fake.newKey('ui-dialog'), sandbox.fake.url);
-		const dialog = await timed('credential: open from the overview', () => openCredentialFromOverview(page, sandbox.n8n.url, credential.name));
+		const dialog = await timer.time('credential: open from the overview', () => openCredentialFromOverview(page, sandbox.n8n.url, credential.name));
 		await waitForTestSuccess(dialog);
 		await screenshot(page, 'credential-dialog', { docImage: true });
 

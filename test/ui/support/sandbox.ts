@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 
 import * as rt from '../../../scripts/n8n-runtime';
 import { startFakeNebula, type FakeModel, type FakeNebula } from '../../support/fake-nebula';
+import type { StepTimer } from '../../support/step-timer';
 
 export const CHAT_TYPE = 'n8n-nodes-nebula-block.nebulaBlockChat';
 export const TEXT_TYPE = 'n8n-nodes-nebula-block.nebulaBlockTextGenerate';
@@ -42,21 +43,10 @@ export interface UiSandbox {
 	fake: FakeNebula;
 	good: SavedCredential;
 	wrong: SavedCredential;
-	timings: string[];
 	stop(): Promise<void>;
 }
 
-export async function startUiSandbox(options: { log?: rt.Log } = {}): Promise<UiSandbox> {
-	const timings: string[] = [];
-	const timed = async <T>(label: string, work: () => Promise<T>): Promise<T> => {
-		const started = Date.now();
-		try {
-			return await work();
-		} finally {
-			timings.push(`${label}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-		}
-	};
-
+export async function startUiSandbox(timer: StepTimer, options: { log?: rt.Log } = {}): Promise<UiSandbox> {
 	let ctx: rt.N8nContext | undefined;
 	let n8n: rt.RunningN8n | undefined;
 	let fake: FakeNebula | undefined;
@@ -66,17 +56,17 @@ export async function startUiSandbox(options: { log?: rt.Log } = {}): Promise<Ui
 		if (ctx) rt.removeUserFolder(ctx.folder);
 	};
 	try {
-		ctx = await timed('install n8n if needed, pack, install the package', () => rt.prepareSandbox({ log: options.log }));
+		ctx = await timer.time('install n8n if needed, pack, install the package', () => rt.prepareSandbox({ log: options.log }));
 		fake = await startFakeNebula({ models: FAKE_MODELS });
 		const sandboxCtx = ctx;
-		n8n = await timed('n8n start until REST answers', () => rt.startN8n(sandboxCtx));
+		n8n = await timer.time('n8n start until REST answers', () => rt.startN8n(sandboxCtx));
 		const owner: rt.Owner = { ...rt.DEMO_OWNER, password: `Ui-${randomBytes(6).toString('hex')}-1` };
 		const session = await rt.setupOwner(n8n.url, owner);
 		const fakeUrl = fake.url;
 		const good = await createCredential(session, 'Nebula Block account', fake.newKey('ui-good'), fakeUrl);
 		// Looks like a real key, so a leak into a page or a log would be recognisable.
 		const wrong = await createCredential(session, 'Nebula Block (wrong key)', `nb-live-${randomBytes(12).toString('hex')}`, fakeUrl);
-		return { n8n, session, owner, fake, good, wrong, timings, stop };
+		return { n8n, session, owner, fake, good, wrong, stop };
 	} catch (error) {
 		await stop();
 		throw error;
