@@ -89,6 +89,36 @@ function expectNoKey(value: unknown, key: string): void {
 
 const usage = (prompt: number, completion: number) => ({ promptTokens: prompt, completionTokens: completion, totalTokens: prompt + completion });
 
+describe('the Model field', () => {
+	it('an item whose model expression gives nothing stops with how to fix it, and sends nothing', async () => {
+		const { error, requests } = await run({
+			parameters: { model: { __rl: true, mode: 'id', value: '={{ $json.model }}' } },
+			inputItems: [{ question: 'Hello', model: '  ' }],
+		});
+		expect(error).toBeInstanceOf(NodeOperationError);
+		expect(error?.message).toBe('No model selected');
+		expect((error as NodeOperationError).description).toMatch(/switch Model to "By ID"/);
+		expect((error as NodeOperationError).context.itemIndex).toBe(0);
+		expect(requests).toHaveLength(0);
+	});
+
+	it('with Continue On Fail, only that item fails; the others are answered with their own model', async () => {
+		const { items, error, requests } = await run({
+			parameters: { model: { __rl: true, mode: 'id', value: '={{ $json.model }}' } },
+			inputItems: [
+				{ question: 'one', model: MODEL },
+				{ question: 'two', model: '' },
+			],
+			continueOnFail: true,
+		});
+		expect(error).toBeUndefined();
+		expect(items[0].json.content).toBe('Echo: one');
+		expect(items[1].json).toEqual({ error: 'No model selected' });
+		expect(items[1].pairedItem).toEqual({ item: 1 });
+		expect(requests.map((request) => request.body.model)).toEqual([MODEL]);
+	});
+});
+
 describe('request body', () => {
 	it('sends only model, messages and the stream fields by default, to {Base URL}/chat/completions', async () => {
 		const { items, error, requests, key } = await run();

@@ -69,6 +69,20 @@ function expectNoKey(error: unknown, key: string): void {
 	expect(shown).not.toContain(key);
 }
 
+describe('the Model field', () => {
+	it('an item whose model expression gives nothing stops with how to fix it, and sends nothing', async () => {
+		const { error, requests } = await run({
+			parameters: { model: { __rl: true, mode: 'id', value: '={{ $json.model }}' } },
+			inputItems: [{ prompt: 'Hello', model: '' }],
+		});
+		expect(error).toBeInstanceOf(NodeOperationError);
+		expect(error?.message).toBe('No model selected');
+		expect((error as NodeOperationError).description).toMatch(/switch Model to "By ID"/);
+		expect((error as NodeOperationError).context.itemIndex).toBe(0);
+		expect(requests).toHaveLength(0);
+	});
+});
+
 describe('request body', () => {
 	it('sends seed 003 defaults when no option is set, streamed, to {Text Generate URL}/text/generate', async () => {
 		const { items, error, requests, key } = await run();

@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { readModelId } from '../modelParameter';
 import { policyFromOptions } from '../policy';
 import type { ItemOperation, ItemRun } from '../runner';
 import { buildChatBody, chatEndpointOf, type ChatFormOptions } from './body';
@@ -19,7 +20,7 @@ export const chatOperation: ItemOperation = async (context, run) => {
 	const { itemIndex } = run;
 	try {
 		const options = context.getNodeParameter('options', itemIndex, {}) as ChatFormOptions & IDataObject;
-		const model = readModel(context, itemIndex);
+		const model = readModelId(context, itemIndex);
 		const messages = readMessages(context, itemIndex);
 		const body = buildChatBody({ model, messages, options });
 		const simplify = context.getNodeParameter('simplify', itemIndex, true) as boolean;
@@ -43,14 +44,6 @@ export const chatOperation: ItemOperation = async (context, run) => {
 		throw error;
 	}
 };
-
-function readModel(context: IExecuteFunctions, itemIndex: number): string {
-	const model = String(context.getNodeParameter('model', itemIndex, '', { extractValue: true }) ?? '').trim();
-	if (model === '') {
-		throw new ChatInputError('No model is selected', 'Pick a model from the list, or choose "By ID" and type one, e.g. meta-llama/Llama-3.3-70B-Instruct.');
-	}
-	return model;
-}
 
 function readMessages(context: IExecuteFunctions, itemIndex: number): ChatMessage[] {
 	const source = context.getNodeParameter('messagesSource', itemIndex, 'define') as string;

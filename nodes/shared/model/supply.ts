@@ -3,6 +3,7 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { ChatInputError } from '../chat/inputError';
 import { readConnection } from '../connection';
+import { readModelId } from '../modelParameter';
 import { AiSdkNotFoundError, loadAiSdk } from './aiSdk';
 import { chatModelSetup, type ChatModelOptions } from './config';
 import { failedAttemptHandler } from './modelError';
@@ -15,13 +16,7 @@ import { tuneClient } from './tuneClient';
 export async function supplyChatModel(context: ISupplyDataFunctions, itemIndex: number): Promise<SupplyData> {
 	const node = context.getNode();
 	const connection = await readConnection(context);
-	const model = String(context.getNodeParameter('model', itemIndex, '', { extractValue: true }) ?? '').trim();
-	if (model === '') {
-		throw new NodeOperationError(node, 'No model selected', {
-			itemIndex,
-			description: 'Pick a model from the list, or switch Model to "By ID" and type one, e.g. meta-llama/Llama-3.3-70B-Instruct.',
-		});
-	}
+	const model = readModelId(context, itemIndex);
 	const options = context.getNodeParameter('options', itemIndex, {}) as ChatModelOptions;
 
 	let setup: ReturnType<typeof chatModelSetup>;

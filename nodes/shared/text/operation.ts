@@ -2,6 +2,7 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { completeChat } from '../chat/complete';
+import { readModelId } from '../modelParameter';
 import { policyFromOptions } from '../policy';
 import type { ItemOperation, ItemRun } from '../runner';
 import { requestJson, requestStream, type ApiRequest, type RequestPolicy } from '../transport/client';
@@ -23,7 +24,7 @@ interface Answer {
 /** The Text Generate node's work for one item: read the form, ask the service, shape the item. */
 export const textGenerateOperation: ItemOperation = async (context, run) => {
 	const { itemIndex } = run;
-	const model = readModel(context, itemIndex);
+	const model = readModelId(context, itemIndex);
 	const prompt = readPrompt(context, itemIndex);
 	const endpoint = context.getNodeParameter('endpoint', itemIndex, 'textGenerate') as TextEndpoint;
 	const simplify = context.getNodeParameter('simplify', itemIndex, true) as boolean;
@@ -35,15 +36,6 @@ export const textGenerateOperation: ItemOperation = async (context, run) => {
 		endpoint === 'chatCompletions' ? await viaChat(run, body, policy) : await viaTextGenerate(run, body, policy);
 	return [simplify ? simplifyGeneration(answer.generation, model) : answer.raw];
 };
-
-function readModel(context: IExecuteFunctions, itemIndex: number): string {
-	const model = context.getNodeParameter('model', itemIndex, '', { extractValue: true });
-	if (typeof model === 'string' && model.trim() !== '') return model.trim();
-	throw new NodeOperationError(context.getNode(), 'No model selected', {
-		itemIndex,
-		description: `Item ${itemIndex} has no Model: pick one from the list, or switch to "By ID" and type a model ID, e.g. meta-llama/Llama-3.3-70B-Instruct.`,
-	});
-}
 
 function readPrompt(context: IExecuteFunctions, itemIndex: number): string {
 	const value = context.getNodeParameter('prompt', itemIndex, '') as unknown;
