@@ -1,6 +1,7 @@
 import { parseStopSequences } from '../stopSequences';
 import { isObject } from '../json';
 import { ChatInputError } from './inputError';
+import { numberOption } from './numberOption';
 import { truncateMessages } from './truncate';
 import type { ChatEndpoint, ChatMessage, ChatRequestBody } from './types';
 
@@ -65,7 +66,7 @@ export function buildChatBody(input: ChatFormInput): ChatRequestBody {
 	const endpoint = chatEndpointOf(options);
 	const body: ChatRequestBody = { model: input.model, messages: input.messages };
 
-	const truncateLength = integerOption(options.promptTruncateLength, 'Prompt Truncate Length', 1);
+	const truncateLength = numberOption(options.promptTruncateLength, 'Prompt Truncate Length', { min: 1, integer: true });
 	if (truncateLength !== undefined) {
 		body.messages = truncateMessages(input.messages, truncateLength).messages;
 		// Chat Text truncates on the server too, with the model's real tokenizer; the client-side
@@ -73,15 +74,15 @@ export function buildChatBody(input: ChatFormInput): ChatRequestBody {
 		if (endpoint === '/inference/chat_text') body.prompt_truncate_len = truncateLength;
 	}
 
-	setIfDefined(body, 'max_tokens', integerOption(options.maxTokens, 'Max Tokens', 1));
+	setIfDefined(body, 'max_tokens', numberOption(options.maxTokens, 'Max Tokens', { min: 1, integer: true }));
 	setIfDefined(body, 'temperature', numberOption(options.temperature, 'Temperature'));
 	setIfDefined(body, 'top_p', numberOption(options.topP, 'Top P'));
 	const stop = parseStopSequences(options.stop);
 	if (stop.length > 0) body.stop = stop;
 	setIfDefined(body, 'presence_penalty', numberOption(options.presencePenalty, 'Presence Penalty'));
 	setIfDefined(body, 'frequency_penalty', numberOption(options.frequencyPenalty, 'Frequency Penalty'));
-	setIfDefined(body, 'seed', integerOption(options.seed, 'Seed'));
-	setIfDefined(body, 'n', integerOption(options.numberOfChoices, 'Number of Choices', 1));
+	setIfDefined(body, 'seed', numberOption(options.seed, 'Seed', { integer: true }));
+	setIfDefined(body, 'n', numberOption(options.numberOfChoices, 'Number of Choices', { min: 1, integer: true }));
 	setIfDefined(body, 'response_format', responseFormat(options));
 	const tools = toolDefinitions(options.tools);
 	setIfDefined(body, 'tools', tools);
@@ -101,25 +102,6 @@ function setIfDefined(body: ChatRequestBody, key: string, value: unknown): void 
 
 function isUnset(value: unknown): boolean {
 	return value === undefined || value === null || value === '';
-}
-
-function numberOption(value: unknown, label: string): number | undefined {
-	if (isUnset(value)) return undefined;
-	const number = typeof value === 'string' ? Number(value.trim()) : value;
-	if (typeof number !== 'number' || !Number.isFinite(number)) {
-		throw new ChatInputError(`${label} must be a number, not ${JSON.stringify(value)}`, `Set ${label} to a number, or remove the option.`);
-	}
-	return number;
-}
-
-function integerOption(value: unknown, label: string, min?: number): number | undefined {
-	const number = numberOption(value, label);
-	if (number === undefined) return undefined;
-	if (!Number.isInteger(number) || (min !== undefined && number < min)) {
-		const wanted = min === undefined ? 'a whole number' : `a whole number of at least ${min}`;
-		throw new ChatInputError(`${label} must be ${wanted}, not ${number}`, `Set ${label} to ${wanted}, or remove the option.`);
-	}
-	return number;
 }
 
 function parseJson(value: unknown, label: string): unknown {
