@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { setImmediate as nextTick } from 'node:timers/promises';
 
+import { defaultModelAnswer } from './fake-model';
+
 // ---------------------------------------------------------------------------
 // Public types
 // ---------------------------------------------------------------------------
@@ -593,7 +595,19 @@ function buildChoices(body: Record<string, any>, reply: ReplyStep | undefined, d
 	const count = typeof body.n === 'number' ? body.n : 1;
 	const userText = lastUserText(body.messages);
 	const maxTokens = chatMaxTokens(body, defaultMaxTokens);
-	return Array.from({ length: count }, (_, index) => (reply ? replyChoice(reply) : echoChoice(userText, index, maxTokens)));
+	return Array.from({ length: count }, (_, index) => (reply ? replyChoice(reply) : defaultChoice(body, userText, index, maxTokens)));
+}
+
+/** Unscripted: answer like a model would (JSON for a schema, a tool call when tools are offered), else echo. */
+function defaultChoice(body: Record<string, any>, userText: string, index: number, maxTokens: number | undefined): ChatChoice {
+	const answer = defaultModelAnswer(body);
+	if (!answer) return echoChoice(userText, index, maxTokens);
+	if (answer.kind === 'toolCalls') {
+		return { content: null, reasoningField: 'reasoning_content', toolCalls: answer.toolCalls, finishReason: 'tool_calls' };
+	}
+	if (answer.kind === 'json') return { content: answer.text, reasoningField: 'reasoning_content', finishReason: 'stop' };
+	const cut = cutToWords(answer.text, maxTokens);
+	return { content: cut.text, reasoningField: 'reasoning_content', finishReason: cut.cut ? 'length' : 'stop' };
 }
 
 function echoChoice(userText: string, index: number, maxTokens: number | undefined): ChatChoice {
