@@ -173,7 +173,7 @@ function isCalculator(tool: ToolFunction): boolean {
  * the product of its numbers ("37 boxes of 12 cookies ... in a 6-day week" -> "37 * 12 * 6").
  */
 function calculatorArguments(tool: ToolFunction, userText: string): unknown {
-	const written = /\d[\d.\s]*(?:[-+*/^x×]\s*\(?\s*\d[\d.\s]*\)?\s*)+/.exec(userText)?.[0].trim();
+	const written = /\(?\s*\d[\d.\s]*\)?(?:\s*[-+*/^x×]\s*\(?\s*\d[\d.\s]*\)?)+/.exec(userText)?.[0].trim();
 	const numbers = userText.match(/\d+(?:\.\d+)?/g) ?? [];
 	const expression = written ? written.replace(/[x×]/g, '*') : numbers.length > 0 ? numbers.join(' * ') : userText;
 	return valueForSchema(tool.parameters, expression);
@@ -187,11 +187,19 @@ function wordsOf(text: string): string[] {
 	return text.toLowerCase().match(/[a-z0-9]+/g) ?? [];
 }
 
-/** How many words of the candidate start a word of the message ("bill" matches "billing", "bugs" does not match "bug"). */
+/** Same word, or the same stem: "bill" and "billing", "calculate" and "calculator" (not "bug" and "bugle"). */
+function sameStem(a: string, b: string): boolean {
+	if (a === b) return true;
+	const [shorter, longer] = a.length <= b.length ? [a, b] : [b, a];
+	if (shorter.length >= 4 && longer.startsWith(shorter)) return true;
+	let common = 0;
+	while (common < shorter.length && a[common] === b[common]) common++;
+	return common >= 6;
+}
+
+/** How many words of the candidate (camelCase and snake_case split) the message has. */
 function overlap(candidate: string, messageWords: Set<string>): number {
-	return wordsOf(candidate.replace(/([a-z])([A-Z])/g, '$1 $2')).filter((word) =>
-		[...messageWords].some((messageWord) => messageWord === word || (word.length >= 4 && messageWord.startsWith(word))),
-	).length;
+	return wordsOf(candidate.replace(/([a-z])([A-Z])/g, '$1 $2')).filter((word) => [...messageWords].some((messageWord) => sameStem(word, messageWord))).length;
 }
 
 /** The candidate with the most words in the message; the first one on a tie. */
