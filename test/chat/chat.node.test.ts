@@ -348,6 +348,16 @@ describe('JSON answers', () => {
 		expect((error as NodeOperationError).description).toMatch(/It begins "Paris, I think\."\. Set Response Format to JSON Object or JSON Schema/);
 		expect((error as NodeOperationError).context.itemIndex).toBe(0);
 	});
+
+	it('says the model did not follow a JSON Schema Response Format instead of asking to set it', async () => {
+		const options = { responseFormat: 'json_schema', jsonSchema: JSON.stringify(schema), parseJsonOutput: true, temperature: 0 };
+		const { error, requests } = await run({ script: [{ kind: 'reply', content: 'Paris, I think.' }], options });
+		expect(requests[0].body.response_format).toMatchObject({ type: 'json_schema' });
+		const description = (error as NodeOperationError).description;
+		expect(description).toMatch(/^It begins "Paris, I think\."\. Response Format is already JSON Schema, but the model did not follow it\. Try a model that supports JSON mode/);
+		expect(description).toContain('a system message that asks for JSON only');
+		expect(description).not.toMatch(/Set Response Format|Temperature/);
+	});
 });
 
 describe('messages from JSON', () => {

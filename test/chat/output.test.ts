@@ -1,6 +1,6 @@
 import { ChatInputError } from '../../nodes/shared/chat/inputError';
 import { rawCompletion, simplifyCompletion } from '../../nodes/shared/chat/output';
-import type { ChatCompletion, ChatCompletionMessage } from '../../nodes/shared/chat/types';
+import type { ChatCompletion, ChatCompletionMessage, ChatRequestBody } from '../../nodes/shared/chat/types';
 
 function completion(messages: ChatCompletionMessage[], finish = 'stop'): ChatCompletion {
 	return {
@@ -74,6 +74,55 @@ describe('simplifyCompletion', () => {
 		expect(error).toBeInstanceOf(ChatInputError);
 		expect((error as ChatInputError).message).toMatch(/^The answer is not valid JSON, so Parse JSON Output cannot turn it into an object/);
 		expect((error as ChatInputError).description).toMatch(/cut off by Max Tokens/);
+	});
+
+	describe('the hint for an answer that is not JSON fits what the request asked for', () => {
+		const parse = { reasoning: 'separate' as const, parseJson: true };
+		function hintFor(request: ChatRequestBody | undefined, finish = 'stop'): string {
+			try {
+				simplifyCompletion(completion([{ role: 'assistant', content: 'Sure! Here is the JSON you asked for.' }], finish), { ...parse, request });
+			} catch (error) {
+				return (error as ChatInputError).description;
+			}
+			throw new Error('The answer was parsed');
+		}
+		const user = { role: 'user' as const, content: 'Classify this' };
+
+		it('Response Format Text: set it to JSON', () => {
+			const hint = hintFor({ model: 'm', messages: [user] });
+			expect(hint).toBe(
+				'It begins "Sure! Here is the JSON you asked for.". Set Response Format to JSON Object or JSON Schema so the model must answer in JSON, or turn off Parse JSON Output.',
+			);
+			expect(hintFor(undefined)).toBe(hint);
+		});
+
+		it('Response Format JSON Schema: the model did not follow it, and what to try', () => {
+			const request = { model: 'm', messages: [user], response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } };
+			expect(hintFor(request)).toBe(
+				'It begins "Sure! Here is the JSON you asked for.". Response Format is already JSON Schema, but the model did not follow it. ' +
+					'Try a model that supports JSON mode (structured output); or a lower Temperature, e.g. 0; or a system message that asks for JSON only, with no other text. ' +
+					'Or turn off Parse JSON Output to keep the answer as text.',
+			);
+		});
+
+		it('Response Format JSON Object with Temperature 0 and a system message asking for JSON: only what is left to try', () => {
+			const request = {
+				model: 'm',
+				messages: [{ role: 'system' as const, content: 'Reply in JSON.' }, user],
+				response_format: { type: 'json_object' },
+				temperature: 0,
+			};
+			const hint = hintFor(request);
+			expect(hint).toContain('Response Format is already JSON Object, but the model did not follow it. Try a model that supports JSON mode (structured output). Or turn off');
+			expect(hint).not.toMatch(/Set Response Format|Temperature|system message/);
+		});
+
+		it('an answer cut by Max Tokens says so first, in either state', () => {
+			expect(hintFor({ model: 'm', messages: [user] }, 'length')).toContain('. The answer was cut off by Max Tokens: raise Max Tokens. Set Response Format');
+			expect(hintFor({ model: 'm', messages: [user], response_format: { type: 'json_object' } }, 'length')).toContain(
+				'. The answer was cut off by Max Tokens: raise Max Tokens. Response Format is already JSON Object',
+			);
+		});
 	});
 
 	it('leaves usage out when the service sent none', () => {

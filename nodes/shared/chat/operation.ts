@@ -36,7 +36,7 @@ export const chatOperation: ItemOperation = async (context, run) => {
 		});
 		live?.finish();
 		if (!simplify) return rawCompletion(completion);
-		return simplifyCompletion(completion, { reasoning, parseJson: options.parseJsonOutput === true });
+		return simplifyCompletion(completion, { reasoning, parseJson: options.parseJsonOutput === true, request: body });
 	} catch (error) {
 		if (error instanceof ChatInputError) {
 			throw new NodeOperationError(context.getNode(), error.message, { itemIndex, description: error.description });

@@ -1,13 +1,16 @@
 import type { IDataObject } from 'n8n-workflow';
 
 import { ChatInputError } from './inputError';
+import { notJsonHint } from './jsonHint';
 import { shapeReasoning, type ReasoningMode } from './reasoning';
-import type { ChatCompletion, ChatCompletionChoice, ChatToolCall, ChatUsage } from './types';
+import type { ChatCompletion, ChatCompletionChoice, ChatRequestBody, ChatToolCall, ChatUsage } from './types';
 
 export interface SimplifyOptions {
 	reasoning: ReasoningMode;
 	/** Turn the content into the JSON value it holds; an answer that is not JSON is an error. */
 	parseJson: boolean;
+	/** What was sent, so the hint for an answer that is not JSON fits what the request already asked for. */
+	request?: ChatRequestBody;
 }
 
 /**
@@ -25,7 +28,7 @@ export function simplifyCompletion(completion: ChatCompletion, options: Simplify
 		const parse = options.parseJson && !(toolCalls && shaped.content.trim() === '');
 		const result: IDataObject = {
 			...(several && { index: choice.index }),
-			content: parse ? parseContent(shaped.content, choice, several) : shaped.content,
+			content: parse ? parseContent(shaped.content, choice, several, options.request) : shaped.content,
 			role: choice.message.role ?? 'assistant',
 			finishReason: choice.finish_reason ?? null,
 		};
@@ -78,7 +81,7 @@ function parseArguments(text: string | undefined): IDataObject | string {
 /** Models often wrap JSON in a Markdown code fence even when told not to. */
 const CODE_FENCE = /^```[a-zA-Z]*\s*\n?([\s\S]*?)\n?```$/;
 
-function parseContent(content: string, choice: ChatCompletionChoice, several: boolean): IDataObject {
+function parseContent(content: string, choice: ChatCompletionChoice, several: boolean, request: ChatRequestBody | undefined): IDataObject {
 	const trimmed = content.trim();
 	const fenced = CODE_FENCE.exec(trimmed);
 	const text = fenced ? fenced[1].trim() : trimmed;
@@ -86,14 +89,10 @@ function parseContent(content: string, choice: ChatCompletionChoice, several: bo
 		return JSON.parse(text) as IDataObject;
 	} catch (error) {
 		const which = several ? `The answer of choice ${choice.index}` : 'The answer';
-		const cut =
-			choice.finish_reason === 'length'
-				? ' The answer was cut off by Max Tokens: raise Max Tokens.'
-				: '';
 		const preview = text === '' ? '(empty)' : JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
 		throw new ChatInputError(
 			`${which} is not valid JSON, so Parse JSON Output cannot turn it into an object: ${(error as Error).message}`,
-			`It begins ${preview}.${cut} Set Response Format to JSON Object or JSON Schema so the model must answer in JSON, or turn off Parse JSON Output.`,
+			`It begins ${preview}. ${notJsonHint(request, choice.finish_reason === 'length')}`,
 		);
 	}
 }
