@@ -97,8 +97,20 @@ describe('the Model field', () => {
 		});
 		expect(error).toBeInstanceOf(NodeOperationError);
 		expect(error?.message).toBe('No model selected');
-		expect((error as NodeOperationError).description).toMatch(/switch Model to "By ID"/);
+		// Model is already "By ID" with an expression: the hint is about the expression, not about switching to "By ID".
+		expect((error as NodeOperationError).description).toBe(
+			'Model is an expression that gave no model ID for this item: make it return one, e.g. meta-llama/Llama-3.3-70B-Instruct, or check the field it reads.',
+		);
 		expect((error as NodeOperationError).context.itemIndex).toBe(0);
+		expect(requests).toHaveLength(0);
+	});
+
+	it('the same hint for an expression in "From List" mode that gives nothing', async () => {
+		const { error, requests } = await run({
+			parameters: { model: { __rl: true, mode: 'list', value: '={{ $json.model }}' } },
+			inputItems: [{ question: 'Hello', model: '' }],
+		});
+		expect((error as NodeOperationError).description).toMatch(/^Model is an expression that gave no model ID for this item/);
 		expect(requests).toHaveLength(0);
 	});
 
