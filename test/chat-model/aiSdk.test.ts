@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { AiSdkNotFoundError, loadAiSdk } from '../../nodes/shared/model/aiSdk';
+import { AiSdkNotFoundError, aiSdkMissingHint, loadAiSdk } from '../../nodes/shared/model/aiSdk';
 
 /** A folder tree standing in for n8n's node_modules, with modules that say who they are. */
 let root: string;
@@ -83,5 +83,10 @@ describe('loadAiSdk', () => {
 		expect(caught).toBeInstanceOf(AiSdkNotFoundError);
 		expect((caught as AiSdkNotFoundError).message).toContain('@n8n/ai-node-sdk nor @n8n/ai-utilities');
 		expect((caught as AiSdkNotFoundError).searched).toEqual([bare]);
+		// Not only "update n8n": on 2.8 or newer that would ask for what is already done.
+		expect(aiSdkMissingHint((caught as AiSdkNotFoundError).searched)).toBe(
+			"Update n8n to 2.8 or newer if it is older. If it already is, the package could not find n8n's own modules from where it is installed: " +
+				`install it into n8n's nodes folder (~/.n8n/nodes), as the Community Nodes screen does. Looked in: ${bare}.`,
+		);
 	});
 });

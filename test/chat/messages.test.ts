@@ -27,8 +27,11 @@ describe('messagesFromForm', () => {
 	});
 
 	it('names the row with empty content or a bad role', () => {
-		expect(failure(() => messagesFromForm([{ role: 'user', content: 'a' }, { role: 'user', content: '  ' }])).message).toBe(
-			'Message 2 (user) has no content',
+		const empty = failure(() => messagesFromForm([{ role: 'user', content: 'a' }, { role: 'user', content: '  ' }]));
+		expect(empty.message).toBe('Message 2 (user) has no content');
+		// The content is often an expression that gave nothing: "fill it in" alone would not fit.
+		expect(empty.description).toBe(
+			'Fill in the content of every message, or remove the empty one. If the content is an expression, check that it gives text for this item.',
 		);
 		expect(failure(() => messagesFromForm([{ role: 'bot', content: 'a' }])).message).toBe(
 			'Message 1 has role "bot": expected one of system, user, assistant, tool',

@@ -21,7 +21,8 @@ export function messagesFromForm(rows: DefinedMessage[]): ChatMessage[] {
 		if (content === undefined || content.trim() === '') {
 			throw new ChatInputError(
 				`${where} (${role}) has no content`,
-				'Fill in the content of every message, or remove the empty one.',
+				// Usually an expression that gave nothing for this item (n8n itself refuses an empty field).
+				'Fill in the content of every message, or remove the empty one. If the content is an expression, check that it gives text for this item.',
 			);
 		}
 		return { role, content };

@@ -52,6 +52,17 @@ export class AiSdkNotFoundError extends Error {
 }
 
 /**
+ * What to do when neither module is found. On an older n8n the fix is to update; on 2.8 or newer
+ * "update n8n" would ask for what is already done, so the hint covers that case too.
+ */
+export function aiSdkMissingHint(searched: string[]): string {
+	return (
+		'Update n8n to 2.8 or newer if it is older. If it already is, the package could not find n8n\'s own modules from where it is installed: ' +
+		`install it into n8n's nodes folder (~/.n8n/nodes), as the Community Nodes screen does. Looked in: ${searched.join(', ') || 'nowhere'}.`
+	);
+}
+
+/**
  * Finds n8n's own copy of the AI SDK at run time. It is never imported at the top of a module:
  * on an n8n without `@n8n/ai-node-sdk` that import fails while n8n loads the package, and n8n
  * then drops every node of it.

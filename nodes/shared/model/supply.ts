@@ -4,7 +4,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import { ChatInputError } from '../chat/inputError';
 import { readConnection } from '../connection';
 import { readModelId } from '../modelParameter';
-import { AiSdkNotFoundError, loadAiSdk } from './aiSdk';
+import { AiSdkNotFoundError, aiSdkMissingHint, loadAiSdk } from './aiSdk';
 import { chatModelSetup, type ChatModelOptions } from './config';
 import { failedAttemptHandler } from './modelError';
 import { tuneClient } from './tuneClient';
@@ -59,7 +59,7 @@ function loadSdk(context: ISupplyDataFunctions, itemIndex: number): ReturnType<t
 		if (!(error instanceof AiSdkNotFoundError)) throw error;
 		throw new NodeOperationError(context.getNode(), error.message, {
 			itemIndex,
-			description: `Update n8n to 2.8 or newer. Looked in: ${error.searched.join(', ') || 'nowhere'}.`,
+			description: aiSdkMissingHint(error.searched),
 		});
 	}
 }

@@ -61,9 +61,9 @@ const CODE_HINTS: Record<string, string> = {
 	model_not_found:
 		'Pick a model from the list, or check the model ID for typos; IDs are case-sensitive (e.g. meta-llama/Llama-3.3-70B-Instruct).',
 	context_length_exceeded:
-		'Shorten the prompt or messages, lower Max Tokens, or set Prompt Truncate Length so the earliest messages are dropped.',
+		'Shorten the prompt or messages, or lower Max Tokens; on the Chat Completion node, set or lower Prompt Truncate Length so the earliest messages are left out.',
 	rate_limit_exceeded:
-		'You hit your plan\'s rate limit. Raise Max Retries, lower Concurrency, or add a Delay Between Batches.',
+		'You hit your plan\'s rate limit. Raise Max Retries; on the Chat Completion and Text Generate nodes, also lower Concurrency or add a Delay Between Batches.',
 	insufficient_quota: 'Your Nebula Block account is out of credits or quota: top up or upgrade the plan.',
 	invalid_api_key: 'Check the API key in the Nebula Block API credential.',
 };
@@ -76,15 +76,15 @@ const STATUS_HINTS: Record<number, string> = {
 	404: 'The endpoint or model was not found: check the Base URL in the credential and the model ID.',
 	408: 'The service timed out: try again, or raise Max Retries.',
 	413: 'The request is too large: shorten the prompt or messages.',
-	429: 'Too many requests: raise Max Retries, lower Concurrency, or add a Delay Between Batches.',
+	429: 'Too many requests: raise Max Retries; on the Chat Completion and Text Generate nodes, also lower Concurrency or add a Delay Between Batches.',
 };
 
 const KIND_HINTS: Partial<Record<FailureKind, string>> = {
 	network:
 		'Could not reach the service: check the Base URL in the credential and that this n8n instance can reach it.',
-	timeout: 'No answer in time: raise the Timeout option; where the node offers Stream, turn it on so long answers keep the connection alive.',
+	timeout: 'No answer in time: raise the Timeout option; if the node has a Stream option and it is off, turn it on so long answers keep the connection alive.',
 	truncated: 'The connection ended before the answer was complete: try again; raise Max Retries if it keeps happening.',
-	stream: 'The service failed while generating: try again; raise Max Retries if it keeps happening.',
+	stream: 'The service failed while generating the answer, which Max Retries does not repeat: run the item again, and try another model if it keeps happening.',
 	aborted: 'The execution was stopped.',
 };
 
