@@ -55,7 +55,13 @@ describe('buildChatBody', () => {
 			type: 'json_schema',
 			json_schema: { name: 'w', strict: true, schema },
 		});
-		expect(failure(() => build({ responseFormat: 'json_schema' })).message).toMatch(/JSON Schema option is empty/);
+		const noSchema = failure(() => build({ responseFormat: 'json_schema' }));
+		expect(noSchema.message).toMatch(/JSON Schema option is empty/);
+		// The option may be there and empty, so "add it" alone would not fit.
+		expect(noSchema.description).toBe(
+			'Fill in the JSON Schema option with the schema the answer must follow (add it under Options if it is not there), or set Response Format to JSON Object.',
+		);
+		expect(failure(() => build({ responseFormat: 'json_schema', jsonSchema: '  ' })).description).toBe(noSchema.description);
 		expect(failure(() => build({ responseFormat: 'json_schema', jsonSchema: '{nope' })).message).toMatch(/^JSON Schema is not valid JSON/);
 	});
 

@@ -132,7 +132,7 @@ function responseFormat(options: ChatFormOptions): Record<string, unknown> | und
 	}
 	const given = jsonObjectOption(options.jsonSchema, 'JSON Schema');
 	if (!given) {
-		throw new ChatInputError('Response Format is JSON Schema but the JSON Schema option is empty', 'Add the JSON Schema option with the schema the answer must follow.');
+		throw new ChatInputError('Response Format is JSON Schema but the JSON Schema option is empty', 'Fill in the JSON Schema option with the schema the answer must follow (add it under Options if it is not there), or set Response Format to JSON Object.');
 	}
 	const name = isUnset(options.jsonSchemaName) ? DEFAULT_JSON_SCHEMA_NAME : String(options.jsonSchemaName);
 	// A pasted OpenAI wrapper ({name, schema, strict}) is accepted as well as a bare schema.
