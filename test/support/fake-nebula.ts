@@ -1,5 +1,7 @@
 /**
  * A fake Nebula Block server for tests, demos, e2e runs and benchmarks.
+ * A request with no scripted step gets a model-like answer (see fake-model.ts): JSON for a JSON
+ * schema, a tool call when tools are offered, an answer from the tool result, or an echo.
  *
  * Only node built-ins are used so plain `npx tsx` scripts can start it too.
  * Run it directly: `npx tsx test/support/fake-nebula.ts --port 5690`.
