@@ -59,6 +59,7 @@ describe('chatModelSetup', () => {
 		[{ maxRetries: -1 }, 'Max Retries must be a whole number of at least 0, not -1'],
 		[{ timeout: 0 }, 'Timeout must be a number of at least 1, not 0'],
 		[{ responseFormat: 'xml' }, 'Unknown response format "xml"'],
+		[{ responseFormat: 'json_schema' }, 'The Chat Model has no JSON Schema response format'],
 	])('%j is refused with a message that says what to change', (options, message) => {
 		let caught: unknown;
 		try {
@@ -69,5 +70,17 @@ describe('chatModelSetup', () => {
 		expect(caught).toBeInstanceOf(ChatInputError);
 		expect((caught as ChatInputError).message).toBe(message);
 		expect((caught as ChatInputError).description).toMatch(/^Set /);
+	});
+
+	it('json_schema (the Chat Completion node has it, e.g. set by an expression) points to a Structured Output Parser', () => {
+		let caught: unknown;
+		try {
+			chatModelSetup(connection, 'fake/m', { responseFormat: 'json_schema' });
+		} catch (error) {
+			caught = error;
+		}
+		expect((caught as ChatInputError).description).toBe(
+			'Set Response Format to JSON Object and connect a Structured Output Parser to the chain or agent to enforce a schema.',
+		);
 	});
 });

@@ -79,6 +79,13 @@ function setIfDefined(config: OpenAiModelConfig, field: NumericField, value: num
 function responseFormatBody(value: unknown): { type: 'json_object' } | undefined {
 	if (value === undefined || value === null || value === '' || value === 'text') return undefined;
 	if (value === 'json_object') return { type: 'json_object' };
+	if (value === 'json_schema') {
+		// The Chat Completion node takes a schema; here the chain or agent owns the output's shape.
+		throw new ChatInputError(
+			'The Chat Model has no JSON Schema response format',
+			'Set Response Format to JSON Object and connect a Structured Output Parser to the chain or agent to enforce a schema.',
+		);
+	}
 	throw new ChatInputError(
 		`Unknown response format ${JSON.stringify(value)}`,
 		'Set Response Format to Text or JSON Object, or remove the option.',
