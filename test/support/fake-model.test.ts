@@ -197,6 +197,17 @@ describe('tools', () => {
 		expect(streamedToolCalls(chunks)).toEqual([]);
 	});
 
+	it('gives the final answer in the requested JSON format, built from the tool result', async () => {
+		const messages = [
+			{ role: 'user', content: question },
+			{ role: 'assistant', content: null, tool_calls: [{ id: 'call_9', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
+			{ role: 'tool', tool_call_id: 'call_9', content: 'Sunny' },
+		];
+		const schema = { type: 'object', properties: { forecast: { type: 'string' } }, required: ['forecast'] };
+		const json = await complete({ messages, tools: [WEATHER_TOOL], response_format: { type: 'json_schema', json_schema: { name: 'f', schema } } });
+		expect(JSON.parse(json.choices[0].message.content)).toEqual({ forecast: 'The get_weather tool answered: Sunny' });
+	});
+
 	it('quotes the text of a tool that answers with n8n items', async () => {
 		const messages = [
 			{ role: 'user', content: 'Write a tagline' },

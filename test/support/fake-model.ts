@@ -75,15 +75,23 @@ export function userTextOf(body: Record<string, any>): string {
 export function defaultModelAnswer(body: Record<string, any>): ModelAnswer | undefined {
 	const userText = userTextOf(body);
 	const toolResults = toolResultsSinceLastUser(messagesOf(body));
-	if (toolResults.length > 0) return { kind: 'text', text: finalAnswerFrom(toolResults) };
+	if (toolResults.length > 0) {
+		const answer = finalAnswerFrom(toolResults);
+		// A final answer follows the requested format too, its strings built from the tool results.
+		return jsonAnswer(body.response_format, answer) ?? { kind: 'text', text: answer };
+	}
 	const call = toolCallFor(body, userText);
 	if (call) return { kind: 'toolCalls', toolCalls: [call] };
-	const format = body.response_format;
+	return jsonAnswer(body.response_format, userText);
+}
+
+/** JSON in the requested response_format, or undefined when it asks for none. */
+function jsonAnswer(format: unknown, text: string): ModelAnswer | undefined {
 	if (isRecord(format) && format.type === 'json_schema') {
 		const schema = isRecord(format.json_schema?.schema) ? format.json_schema.schema : {};
-		return { kind: 'json', text: JSON.stringify(valueForSchema(schema, userText)) };
+		return { kind: 'json', text: JSON.stringify(valueForSchema(schema, text)) };
 	}
-	if (isRecord(format) && format.type === 'json_object') return { kind: 'json', text: JSON.stringify({ answer: userText }) };
+	if (isRecord(format) && format.type === 'json_object') return { kind: 'json', text: JSON.stringify({ answer: text }) };
 	return undefined;
 }
 
