@@ -90,6 +90,10 @@ describe('buildChatBody', () => {
 		expect(failure(() => build({ tools: [{ type: 'function', function: {} }] })).message).toBe('Tool at index 0 has no function name');
 		expect(failure(() => build({ tools: [{ name: 'a' }, 'x'] })).message).toBe('Tool at index 1 is not an object');
 		expect(failure(() => build({ toolChoice: 'required' })).message).toMatch(/Tools is empty/);
+		// The option may be there but empty (e.g. an expression that gave nothing), so "add it" alone would not fit.
+		expect(failure(() => build({ tools: [{ name: 'a' }], toolChoice: 'function', toolChoiceFunction: ' ' })).description).toBe(
+			'Fill in the Tool Choice Function Name option with the name of one of the Tools (add it under Options if it is not there), or pick another Tool Choice.',
+		);
 		expect(failure(() => build({ tools: [{ name: 'a' }], toolChoice: 'function' })).message).toMatch(/no function name is set/);
 	});
 

@@ -181,7 +181,7 @@ function toolChoice(options: ChatFormOptions, hasTools: boolean): unknown {
 	if (choice === 'function') {
 		const name = String(options.toolChoiceFunction ?? '').trim();
 		if (name === '') {
-			throw new ChatInputError('Tool Choice is a specific function but no function name is set', 'Add the Tool Choice Function Name option.');
+			throw new ChatInputError('Tool Choice is a specific function but no function name is set', 'Fill in the Tool Choice Function Name option with the name of one of the Tools (add it under Options if it is not there), or pick another Tool Choice.');
 		}
 		if (!hasTools) throw new ChatInputError(`Tool Choice names function "${name}" but Tools is empty`, TOOLS_HINT);
 		return { type: 'function', function: { name } };
