@@ -98,11 +98,15 @@ async function runInBatches(
 ): Promise<void> {
 	for (let start = 0; start < count; start += batchSize) {
 		if (start > 0) await pause(delayMs, signal);
+		// The first item to fail stops its siblings, which then fail as cancelled: report the
+		// failure that came first in time (as runPooled does), not the lowest item index.
+		let failure: unknown;
 		const batch = [];
-		for (let index = start; index < Math.min(start + batchSize, count); index++) batch.push(runOne(index));
-		const settled = await Promise.allSettled(batch);
-		const rejected = settled.find((outcome) => outcome.status === 'rejected');
-		if (rejected) throw (rejected as PromiseRejectedResult).reason;
+		for (let index = start; index < Math.min(start + batchSize, count); index++) {
+			batch.push(runOne(index).catch((error: unknown) => void (failure ??= error)));
+		}
+		await Promise.all(batch);
+		if (failure !== undefined) throw failure;
 	}
 }
 
