@@ -181,3 +181,16 @@ describe('SseDecoder', () => {
 		});
 	});
 });
+
+describe('the package source', () => {
+	it("calls none of Buffer's internal slice or write methods, which Node does not document", () => {
+		const fs = jest.requireActual<typeof import('node:fs')>('node:fs');
+		const path = jest.requireActual<typeof import('node:path')>('node:path');
+		const root = path.join(__dirname, '../../nodes');
+		const files = (fs.readdirSync(root, { recursive: true }) as string[]).filter((file) => file.endsWith('.ts'));
+		expect(files.length).toBeGreaterThan(10);
+		const internal = /\b(?:utf8|latin1|ascii|ucs2|hex|base64|base64url)(?:Slice|Write)\b/;
+		const offenders = files.filter((file) => internal.test(fs.readFileSync(path.join(root, file), 'utf8')));
+		expect(offenders).toEqual([]);
+	});
+});

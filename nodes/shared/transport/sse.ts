@@ -251,17 +251,12 @@ export class SseDecoder {
 	}
 }
 
-type Utf8Slice = (this: Buffer, start: number, end: number) => string;
-
 /**
- * Buffer's own UTF-8 slicer, which undici uses as well: toString('utf8', start, end) reaches
- * it through argument checks and an encoding lookup that cost more than decoding a short event.
+ * The UTF-8 text of a byte range, through Buffer's public API (the internal slicer it calls
+ * is a few per cent faster on a short event, but not a promise Node makes).
  */
-const nativeUtf8Slice = (Buffer.prototype as unknown as { utf8Slice?: Utf8Slice }).utf8Slice;
-
 function utf8(bytes: Buffer, start: number, end: number): string {
-	if (start >= end) return '';
-	return nativeUtf8Slice !== undefined ? nativeUtf8Slice.call(bytes, start, end) : bytes.toString('utf8', start, end);
+	return start >= end ? '' : bytes.toString('utf8', start, end);
 }
 
 /** Whether the line starts with `data:`. Reading past a short line is safe: its end is LF or CR. */
