@@ -102,6 +102,12 @@ export interface DestroyStep {
 	afterChunks?: number;
 }
 
+/** A stream whose headers go out at once and whose first event comes `ms` later (vLLM, OpenAI). */
+export interface FirstTokenDelayStep {
+	kind: 'firstTokenDelay';
+	ms: number;
+}
+
 export interface SplitWritesStep {
 	kind: 'splitWrites';
 	bytes: number;
@@ -120,6 +126,7 @@ export type Step =
 	| { kind: 'keepAlive' }
 	| { kind: 'jsonForStream' }
 	| SplitWritesStep
+	| FirstTokenDelayStep
 	| { kind: 'bom' };
 
 export type ModelsMode = 'openai' | 'serverless' | 'both' | 'down';
@@ -336,10 +343,11 @@ interface Plan {
 	jsonForStream: boolean;
 	splitBytes?: number;
 	bom: boolean;
+	firstTokenDelayMs: number;
 }
 
 function compilePlan(steps: Step[]): Plan {
-	const plan: Plan = { delayMs: 0, eol: '\n', keepAlive: false, jsonForStream: false, bom: false };
+	const plan: Plan = { delayMs: 0, eol: '\n', keepAlive: false, jsonForStream: false, bom: false, firstTokenDelayMs: 0 };
 	for (const step of steps) applyStep(plan, step);
 	return plan;
 }
@@ -380,6 +388,9 @@ function applyStep(plan: Plan, step: Step): void {
 			break;
 		case 'bom':
 			plan.bom = true;
+			break;
+		case 'firstTokenDelay':
+			plan.firstTokenDelayMs += step.ms;
 			break;
 	}
 }
@@ -520,6 +531,7 @@ async function streamSse(x: Exchange, events: SseEvent[]): Promise<void> {
 	res.flushHeaders();
 	const preamble = (plan.bom ? '\uFEFF' : '') + (plan.keepAlive ? frameComment('ping', plan.eol) : '');
 	if (preamble) await writeOut(x, preamble);
+	await sleep(plan.firstTokenDelayMs, x.signal);
 	const stopAt = faultIndex(plan.fault, events);
 	for (let i = 0; i <= events.length; i++) {
 		if (i > 0 && i < events.length) await pauseBetweenChunks(x);

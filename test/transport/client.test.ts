@@ -388,6 +388,29 @@ describe('requestStream', () => {
 		expect(result).toMatchObject({ sawDone: true });
 	});
 
+	it('times out a stream that opens at once but sends no token within timeoutMs, without retrying', async () => {
+		// Headers at once, the first token 3 s later: how vLLM and OpenAI behave while the prompt is processed.
+		const { connection, key } = connect({ kind: 'firstTokenDelay', ms: 3000 });
+		const payloads: unknown[] = [];
+		const error = await failure(
+			requestStream(connection, { method: 'POST', path: '/chat/completions', body: { ...chatBody(), stream: true } }, { ...fastRetries, timeoutMs: 300 }, (payload) => payloads.push(payload)),
+		);
+		expect(error.kind).toBe('timeout');
+		expect(error.message).toBe('The service did not start the answer within the timeout (0.3 s): the stream opened, but no token came');
+		expect(error.hint).toMatch(/raise the Timeout option/);
+		expect(payloads).toEqual([]);
+		expect(fake.requests(key)).toHaveLength(1);
+	});
+
+	it('lets a stream whose first token comes within timeoutMs run on past it', async () => {
+		const { connection } = connect([{ kind: 'firstTokenDelay', ms: 100 }, { kind: 'drip', intervalMs: 100 }]);
+		const started = Date.now();
+		const { text, result } = await collectStream(connection, { timeoutMs: 400, idleTimeoutMs: 2000, maxRetries: 0 }, { ...chatBody('a b c d e f g'), stream: true });
+		expect(Date.now() - started).toBeGreaterThan(400);
+		expect(text).toBe('Echo: a b c d e f g');
+		expect(result).toMatchObject({ sawDone: true });
+	});
+
 	it('fails a stream that goes silent for longer than the idle timeout', async () => {
 		// undici checks body timeouts on a coarse (about one second) timer, so the silence must be longer.
 		const { connection } = connect({ kind: 'drip', intervalMs: 3000 });

@@ -77,7 +77,7 @@ export const timeoutOption: INodeProperties = {
 	typeOptions: { minValue: 1 },
 	default: 600,
 	description:
-		'How long to wait for an answer to start (and for a non-streamed answer to finish). A streamed answer is never cut while tokens still arrive.',
+		'How long to wait for the answer to start: with Stream on, until its first token arrives; with Stream off, until the whole answer is there. Once tokens arrive, a stream is never cut while they keep coming: only a silence of more than 5 minutes between two of them (the idle limit) ends it.',
 };
 
 export const maxRetriesOption: INodeProperties = {

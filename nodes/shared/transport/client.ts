@@ -41,8 +41,8 @@ export async function requestStream(
 	policy: RequestPolicy,
 	onPayload: StreamHandler,
 ): Promise<StreamResponse> {
-	// undici's headersTimeout is the limit until the stream starts; then only the idle timeout
-	// (bodyTimeout) applies: tokens that keep coming keep it alive.
+	// The timeout is the limit until the first event (headers, then the first token); then only
+	// the idle timeout (bodyTimeout) applies: tokens that keep coming keep it alive.
 	const started = await withRetries(connection, policy, () => startStream(connection, apiRequest, policy, onPayload));
 	try {
 		const outcome = await started.finished;

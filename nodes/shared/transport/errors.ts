@@ -210,6 +210,14 @@ export function timeoutFailure(code: string | undefined, cause?: unknown): Nebul
 	return new NebulaBlockError({ kind: 'timeout', code, message, cause });
 }
 
+/** Builds the error for a stream that opened but sent no event within the timeout. */
+export function firstTokenTimeout(timeoutMs: number): NebulaBlockError {
+	return new NebulaBlockError({
+		kind: 'timeout',
+		message: `The service did not start the answer within the timeout (${timeoutMs / 1000} s): the stream opened, but no token came`,
+	});
+}
+
 /** Builds the error for a connection that could not be made or was lost. */
 export function networkFailure(
 	detail: string,

@@ -7,7 +7,7 @@ import { errors as undiciErrors, type Dispatcher } from 'undici';
 
 import { parseJsonOrText } from '../json';
 import { dispatcherFor } from './dispatcher';
-import { NebulaBlockError, httpFailure, readServiceError, redact } from './errors';
+import { NebulaBlockError, firstTokenTimeout, httpFailure, readServiceError, redact } from './errors';
 import { EventStreamReader, type StreamHandler } from './stream';
 import type { ApiRequest, Connection, RequestPolicy, StreamResponse } from './types';
 
@@ -72,6 +72,10 @@ export interface StartedStream {
  * to the event reader, with no Readable stream or async iterator in between. Resolves once a
  * successful response starts (until then a failure may be retried); error statuses reject
  * with their body read. What comes after the start settles `finished`.
+ *
+ * The timeout runs until the first event: servers like vLLM send the headers of a stream at
+ * once and the first token only when the prompt is processed. From the first event on, only
+ * the idle timeout applies, so a stream that keeps delivering is never cut.
  */
 export function startStream(
 	connection: Connection,
@@ -89,6 +93,13 @@ export function startStream(
 		// Rejections before the caller awaits it (an error in the first chunk) are not unhandled.
 		finished.catch(() => undefined);
 
+		const timeoutMs = policy.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+		const sentAt = Date.now();
+		let firstEventTimer: NodeJS.Timeout | undefined;
+		const answerStarted = () => {
+			clearTimeout(firstEventTimer);
+			firstEventTimer = undefined;
+		};
 		let head: ResponseHead = { statusCode: 0, headers: {} };
 		let mode: 'head' | 'events' | 'whole' | 'errorBody' = 'head';
 		let reader: EventStreamReader | undefined;
@@ -101,6 +112,7 @@ export function startStream(
 			current.abort(why === 'enough' ? new Error('Read far enough') : asError(why.failure));
 		};
 		const complete = () => {
+			answerStarted();
 			if (mode === 'head') {
 				rejectStart(new Error('The response ended before its status line'));
 				return;
@@ -124,7 +136,7 @@ export function startStream(
 			}
 		};
 		const handler: Dispatcher.DispatchHandler = {
-			onResponseStart(_controller, status, headers) {
+			onResponseStart(current, status, headers) {
 				if (status < 200) return;
 				head = { statusCode: status, headers };
 				if (status >= 400) {
@@ -135,6 +147,9 @@ export function startStream(
 				if (contentType.includes('text/event-stream')) {
 					mode = 'events';
 					reader = new EventStreamReader(onPayload, { secrets: [connection.apiKey], requestId: requestIdOf(head) });
+					// undici's headersTimeout covered the wait so far; what is left of it is for the first event.
+					const left = Math.max(0, timeoutMs - (Date.now() - sentAt));
+					firstEventTimer = setTimeout(() => stop(current, { failure: firstTokenTimeout(timeoutMs) }), left);
 				} else {
 					mode = 'whole';
 				}
@@ -149,6 +164,7 @@ export function startStream(
 					} catch (error) {
 						stop(current, { failure: error });
 					}
+					if (firstEventTimer !== undefined && reader.sawEvent) answerStarted();
 					return;
 				}
 				chunks.push(chunk);
@@ -160,6 +176,7 @@ export function startStream(
 				complete();
 			},
 			onResponseError(_controller, error) {
+				answerStarted();
 				if (stoppedBy === 'enough') complete();
 				else if (mode === 'head' || mode === 'errorBody') rejectStart(stoppedBy?.failure ?? error);
 				else rejectFinished(stoppedBy?.failure ?? error);
@@ -236,8 +253,9 @@ function dispatchOptions(
 		headers: body === undefined ? { authorization, accept } : { authorization, accept, 'content-type': 'application/json' },
 		body: body === undefined ? undefined : JSON.stringify(body),
 		// The timeout: a non-streamed completion sends its headers only when the whole answer is
-		// ready, a stream when it starts. No timer of our own: a per-request AbortController and
-		// timer cost more CPU than the rest of this client together.
+		// ready, so undici's headersTimeout is all it needs; a stream's wait for its first event
+		// gets one timer in startStream. No AbortController per request: with a timer each, they
+		// cost more CPU than the rest of this client together.
 		headersTimeout: policy.timeoutMs ?? DEFAULT_TIMEOUT_MS,
 		bodyTimeout: policy.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
 	};

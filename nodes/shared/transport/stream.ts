@@ -32,6 +32,8 @@ export class EventStreamReader {
 	private drainedBytes = 0;
 	/** Whether the server closed the stream with `data: [DONE]`. */
 	sawDone = false;
+	/** Whether any event came (a comment or keep-alive line is not one): the answer has begun. */
+	sawEvent = false;
 
 	constructor(onPayload: StreamHandler, context: StreamContext) {
 		this.onPayload = onPayload;
@@ -45,7 +47,10 @@ export class EventStreamReader {
 			return this.drainedBytes <= MAX_DRAIN_BYTES;
 		}
 		this.decoder.push(chunk, this.events);
-		if (this.events.length > 0 && deliver(this.events, this.onPayload, this.context)) this.sawDone = true;
+		if (this.events.length > 0) {
+			this.sawEvent = true;
+			if (deliver(this.events, this.onPayload, this.context)) this.sawDone = true;
+		}
 		return true;
 	}
 

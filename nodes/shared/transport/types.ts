@@ -8,7 +8,7 @@ export interface Connection {
 }
 
 export interface RequestPolicy {
-	/** Until the response starts (a non-streamed answer starts when it is complete). Default 10 minutes. */
+	/** Until the answer starts: a stream's first event, a non-streamed answer's headers (sent when it is complete). Default 10 minutes. */
 	timeoutMs?: number;
 	/** Longest silence allowed between two chunks of a response body. Default 5 minutes. */
 	idleTimeoutMs?: number;

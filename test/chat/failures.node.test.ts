@@ -1,11 +1,13 @@
 /**
- * The item runner (nodes/shared/runner.ts) through the Chat Completion node in n8n-core's engine:
- * which failure it reports, Delay Between Batches, and the chunks and cancellation rules that
- * Continue On Fail must not change. Run `npm run build` first.
+ * How the Chat Completion node fails, in n8n-core's engine against the fake server: which failure
+ * the item runner reports, Delay Between Batches, the chunks and cancellation rules Continue On
+ * Fail must not change, and the Timeout as a user sets it. Run `npm run build` first.
  */
 import { NodeApiError } from 'n8n-workflow';
 import type { IDataObject, INodeParameters, StructuredChunk } from 'n8n-workflow';
 
+import { timeoutOption } from '../../nodes/shared/descriptions/options';
+import { DEFAULT_IDLE_TIMEOUT_MS } from '../../nodes/shared/transport/client';
 import { startFakeNebula, type FakeNebula, type Step } from '../support/fake-nebula';
 import { runNode, shutdownHarness } from '../support/n8n-harness';
 
@@ -162,5 +164,25 @@ describe('Continue On Fail', () => {
 		]);
 		// The second item was never sent: the cancellation stopped the node, not one item.
 		expect(fake.requests(key)).toHaveLength(1);
+	});
+});
+
+describe('Timeout', () => {
+	it('limits the wait for the first token of a stream whose headers came at once', async () => {
+		const key = fake.newKey('first-token');
+		fake.script(key, { kind: 'firstTokenDelay', ms: 3000 });
+		const { error, items } = await run({ key, inputItems: [{ model: MODEL, question: 'slow start' }], options: { timeout: 1 } });
+		expect(items).toEqual([]);
+		expect(error).toBeInstanceOf(NodeApiError);
+		expect(error?.message).toBe('The service did not start the answer within the timeout (1 s): the stream opened, but no token came');
+		expect((error as NodeApiError).description).toMatch(/^No answer in time: raise the Timeout option/);
+		expect(fake.requests(key)).toHaveLength(1);
+	});
+
+	it('says in its description what it limits, and what the idle limit is', () => {
+		const description = String(timeoutOption.description);
+		expect(description).toContain('until its first token arrives');
+		expect(description).toContain('until the whole answer is there');
+		expect(description).toContain(`a silence of more than ${DEFAULT_IDLE_TIMEOUT_MS / 60_000} minutes`);
 	});
 });
