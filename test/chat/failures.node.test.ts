@@ -3,6 +3,9 @@
  * the item runner reports, Delay Between Batches, the chunks and cancellation rules Continue On
  * Fail must not change, and the Timeout as a user sets it. Run `npm run build` first.
  */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
 import { NodeApiError } from 'n8n-workflow';
 import type { IDataObject, INodeParameters, StructuredChunk } from 'n8n-workflow';
 
@@ -33,6 +36,7 @@ interface Run {
 	continueOnFail?: boolean;
 	onChunk?: (chunk: StructuredChunk) => void;
 	signal?: AbortSignal;
+	baseUrl?: string;
 }
 
 /** Each input item names its model and its question, so one item can fail on its own. */
@@ -46,7 +50,7 @@ async function run(opts: Run) {
 			messages: { values: [{ role: 'user', content: '={{ $json.question }}' }] },
 			options: opts.options ?? {},
 		},
-		credentials: { nebulaBlockApi: { apiKey: key, baseUrl: fake.url } },
+		credentials: { nebulaBlockApi: { apiKey: key, baseUrl: opts.baseUrl ?? fake.url } },
 		inputItems: opts.inputItems,
 		continueOnFail: opts.continueOnFail,
 		onChunk: opts.onChunk,
@@ -184,5 +188,34 @@ describe('Timeout', () => {
 		expect(description).toContain('until its first token arrives');
 		expect(description).toContain('until the whole answer is there');
 		expect(description).toContain(`a silence of more than ${DEFAULT_IDLE_TIMEOUT_MS / 60_000} minutes`);
+	});
+});
+
+describe('connection failures', () => {
+	it('keep the cause in the message (not only a generic sentence) and the hint in the description', async () => {
+		const closed = http.createServer();
+		await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+		const port = (closed.address() as AddressInfo).port;
+		await new Promise<void>((resolve) => closed.close(() => resolve()));
+		const { error } = await run({
+			baseUrl: `http://127.0.0.1:${port}/v1`,
+			inputItems: [{ model: MODEL, question: 'anyone there?' }],
+			options: { maxRetries: 0 },
+		});
+		expect(error).toBeInstanceOf(NodeApiError);
+		expect(error?.message).toBe(`Could not reach the service: connect ECONNREFUSED 127.0.0.1:${port}`);
+		expect((error as NodeApiError).description).toBe(
+			'Could not reach the service: check the Base URL in the credential and that this n8n instance can reach it. (code ECONNREFUSED)',
+		);
+	});
+
+	it('report a stream cut off after it began as an answer cut short, with a hint to run the item again', async () => {
+		const key = fake.newKey('cut');
+		fake.script(key, { kind: 'destroy', afterChunks: 2 });
+		const { error } = await run({ key, inputItems: [{ model: MODEL, question: 'one two three four' }] });
+		expect(error).toBeInstanceOf(NodeApiError);
+		expect(error?.message).toBe('The connection ended before the answer was complete (other side closed)');
+		expect((error as NodeApiError).description).toMatch(/^The service was reached, but the answer was cut off \(.*\): try again\./);
+		expect(fake.requests(key)).toHaveLength(1);
 	});
 });

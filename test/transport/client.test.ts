@@ -155,6 +155,17 @@ describe('requestJson', () => {
 		expect(fake.requests(key)).toHaveLength(2);
 	});
 
+	it('does not resend a non-streamed request whose answer was cut off after it began', async () => {
+		// Headers and half the JSON, then the socket is destroyed: the answer was generated already.
+		const { connection, key } = connect({ kind: 'destroy', afterChunks: 1 });
+		const error = await failure(
+			requestJson(connection, { method: 'POST', path: '/chat/completions', body: chatBody() }, fastRetries),
+		);
+		expect(error.kind).toBe('truncated');
+		expect(error.message).toBe('The connection ended before the answer was complete (other side closed)');
+		expect(fake.requests(key)).toHaveLength(1);
+	});
+
 	it('reports an unreachable server as a network failure with a hint', async () => {
 		const closed = http.createServer();
 		await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
@@ -165,6 +176,7 @@ describe('requestJson', () => {
 		);
 		expect(error.kind).toBe('network');
 		expect(error.code).toBe('ECONNREFUSED');
+		expect(error.message).toBe(`Could not reach the service: connect ECONNREFUSED 127.0.0.1:${port}`);
 		expect(error.hint).toMatch(/Base URL/);
 	});
 
@@ -372,10 +384,13 @@ describe('requestStream', () => {
 		expect(fake.requests(key)).toHaveLength(1);
 	});
 
-	it('does not retry a stream that already delivered data when the connection drops', async () => {
+	it('reports a stream whose connection drops after it began as an answer cut short, not resent', async () => {
 		const { connection, key } = connect({ kind: 'destroy', afterChunks: 2 });
 		const error = await failure(collectStream(connection, fastRetries));
-		expect(['network', 'truncated']).toContain(error.kind);
+		expect(error.kind).toBe('truncated');
+		expect(error.message).toBe('The connection ended before the answer was complete (other side closed)');
+		expect(error.code).toBe('UND_ERR_SOCKET');
+		expect(error.hint).toMatch(/^The service was reached, but the answer was cut off \(.*\): try again\./);
 		expect(fake.requests(key)).toHaveLength(1);
 	});
 

@@ -3,7 +3,7 @@
  * shared keep-alive pool (dispatcher.ts), read by exchange.ts, retried by retry.ts; errors are
  * built in errors.ts only.
  */
-import { readServiceError } from './errors';
+import { AnswerCutShort, readServiceError } from './errors';
 import { parseJsonOrText } from '../json';
 import { failureFor, parseJsonText, requestIdOf, sendBuffered, startStream } from './exchange';
 import { normalise, withRetries } from './retry';
@@ -49,7 +49,7 @@ export async function requestStream(
 		await connectionReleased();
 		return outcome;
 	} catch (caught) {
-		throw normalise(caught, connection, policy.signal);
+		throw normalise(new AnswerCutShort(caught), connection, policy.signal);
 	}
 }
 

@@ -83,7 +83,8 @@ const KIND_HINTS: Partial<Record<FailureKind, string>> = {
 	network:
 		'Could not reach the service: check the Base URL in the credential and that this n8n instance can reach it.',
 	timeout: 'No answer in time: raise the Timeout option; if the node has a Stream option and it is off, turn it on so long answers keep the connection alive.',
-	truncated: 'The connection ended before the answer was complete: try again; raise Max Retries if it keeps happening.',
+	truncated:
+		'The service was reached, but the answer was cut off (the service may have restarted, or a proxy closed the connection): try again. A cut-off answer is not resent automatically, since the service may already have generated, and billed, it.',
 	stream: 'The service failed while generating the answer, which Max Retries does not repeat: run the item again, and try another model if it keeps happening.',
 	aborted: 'The execution was stopped.',
 };
@@ -227,6 +228,33 @@ export function networkFailure(
 	return new NebulaBlockError({ kind: 'network', code, message: redact(`Could not reach the service: ${detail}`, secrets) });
 }
 
+/** Builds the error for a connection lost after the answer began: the service was reached. */
+export function cutShortFailure(
+	detail: string,
+	code: string | undefined,
+	secrets: ReadonlyArray<string | undefined>,
+): NebulaBlockError {
+	return new NebulaBlockError({
+		kind: 'truncated',
+		code,
+		message: redact(`The connection ended before the answer was complete (${detail})`, secrets),
+	});
+}
+
+/**
+ * Wraps what undici threw once a successful answer had begun to arrive, so the failure is
+ * reported as an answer cut short, which is never resent, rather than as a service out of reach.
+ */
+export class AnswerCutShort extends Error {
+	readonly reason: unknown;
+
+	constructor(reason: unknown) {
+		super(reason instanceof Error ? reason.message : String(reason));
+		this.name = 'AnswerCutShort';
+		this.reason = reason;
+	}
+}
+
 /** Builds the error for an error event received in the middle of a stream. */
 export function streamFailure(
 	payload: unknown,
@@ -278,6 +306,9 @@ export function toNodeError(node: INode, error: unknown, itemIndex: number): Err
 		httpCode: error.status !== undefined ? String(error.status) : undefined,
 		itemIndex,
 	});
+	// NodeApiError swaps a message that names a socket error code (ECONNREFUSED, ECONNRESET...)
+	// for a generic sentence; ours already says what failed and keeps the cause, so it stays.
+	apiError.message = error.message;
 	return apiError;
 }
 

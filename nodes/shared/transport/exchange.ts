@@ -7,7 +7,7 @@ import { errors as undiciErrors, type Dispatcher } from 'undici';
 
 import { parseJsonOrText } from '../json';
 import { dispatcherFor } from './dispatcher';
-import { NebulaBlockError, firstTokenTimeout, httpFailure, readServiceError, redact } from './errors';
+import { AnswerCutShort, NebulaBlockError, firstTokenTimeout, httpFailure, readServiceError, redact } from './errors';
 import { EventStreamReader, type StreamHandler } from './stream';
 import type { ApiRequest, Connection, RequestPolicy, StreamResponse } from './types';
 
@@ -55,6 +55,8 @@ export function sendBuffered(connection: Connection, apiRequest: ApiRequest, pol
 			},
 			onResponseError(_controller, error) {
 				if (errorBodyCut) resolve({ statusCode, headers, text: decodeBody(chunks, size) });
+				// A non-streamed answer's headers come when it is complete: lost now, it was generated.
+				else if (statusCode >= 200 && statusCode < 300) reject(new AnswerCutShort(error));
 				else reject(error);
 			},
 		};

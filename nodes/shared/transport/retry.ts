@@ -2,7 +2,7 @@
  * Retries with backoff (Retry-After honoured, jitter for parallel items), and the one place
  * that turns whatever undici or a socket threw into a NebulaBlockError.
  */
-import { NebulaBlockError, networkFailure, timeoutFailure } from './errors';
+import { AnswerCutShort, NebulaBlockError, cutShortFailure, networkFailure, timeoutFailure } from './errors';
 import type { Connection, RequestPolicy } from './types';
 
 export const DEFAULT_MAX_RETRIES = 2;
@@ -36,21 +36,33 @@ export async function withRetries<T>(connection: Connection, policy: RequestPoli
 	}
 }
 
+/**
+ * What failed, as a NebulaBlockError. A connection lost before the answer began is a network
+ * failure (retried: the request may not have been read, e.g. a keep-alive socket the server had
+ * just closed); one lost after it began (an AnswerCutShort) is an answer cut short.
+ */
 export function normalise(
 	caught: unknown,
 	connection: Connection,
 	cancel: AbortSignal | undefined,
 ): NebulaBlockError {
-	if (caught instanceof NebulaBlockError) return caught;
+	const cutShort = caught instanceof AnswerCutShort;
+	const cause = cutShort ? caught.reason : caught;
+	if (cause instanceof NebulaBlockError) return cause;
 	if (cancel?.aborted) {
-		return new NebulaBlockError({ kind: 'aborted', message: 'The request was cancelled', cause: caught });
+		return new NebulaBlockError({ kind: 'aborted', message: 'The request was cancelled', cause });
 	}
-	const code = errorCode(caught);
+	const code = errorCode(cause);
 	if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-		return timeoutFailure(code, caught);
+		return timeoutFailure(code, cause);
 	}
-	const message = caught instanceof Error ? caught.message : String(caught);
-	return networkFailure(message, code, [connection.apiKey]);
+	return (cutShort ? cutShortFailure : networkFailure)(messageOf(cause), code, [connection.apiKey]);
+}
+
+/** The error's own text, e.g. `connect ECONNREFUSED 127.0.0.1:8080` (no instanceof: see errorCode). */
+function messageOf(error: unknown): string {
+	const message = typeof error === 'object' && error !== null ? (error as { message?: unknown }).message : undefined;
+	return typeof message === 'string' && message !== '' ? message : String(error);
 }
 
 function errorCode(error: unknown): string | undefined {
