@@ -111,13 +111,46 @@ describe('requestJson', () => {
 		expect(Date.now() - started).toBeGreaterThanOrEqual(100);
 	});
 
-	it('honours Retry-After in seconds, capped by maxRetryDelayMs', async () => {
-		const { connection, key } = connect({ kind: 'status', status: 429, headers: { 'retry-after': '30' } });
-		await requestJson(connection, { method: 'POST', path: '/chat/completions', body: chatBody() }, { ...fastRetries, maxRetryDelayMs: 50 });
-		expect(fake.requests(key)).toHaveLength(2);
-		// Uncapped, the retry would have waited the 30 s the service asked for (and outlived the test).
+	it('fails at once, with the wait it asked for, when Retry-After is longer than maxRetryDelayMs', async () => {
+		const body = { error: { message: 'Rate limit reached for requests', type: 'requests', code: 'rate_limit_exceeded' } };
+		const { connection, key } = connect({ kind: 'status', status: 429, body, headers: { 'retry-after': '90' } });
+		const error = await failure(
+			requestJson(connection, { method: 'POST', path: '/chat/completions', body: chatBody() }, { ...fastRetries, maxRetryDelayMs: 60_000 }),
+		);
+		// A retry after the 60 s cap would come 30 s too early and almost surely fail again.
+		expect(fake.requests(key)).toHaveLength(1);
+		expect(error.status).toBe(429);
+		expect(error.code).toBe('rate_limit_exceeded');
+		expect(error.retryAfterMs).toBe(90_000);
+		expect(error.message).toBe('Rate limit reached for requests (the service asks to wait 90 s before trying again)');
+		expect(error.hint).toBe(
+			'The service asks for a longer wait than the node waits between retries (at most 60 s), so it was not retried: run the item again after that wait; to stay under the limit, lower Concurrency or add a Delay Between Batches.',
+		);
+	});
+
+	it('honours a Retry-After given as an HTTP date', async () => {
+		const { connection, key } = connect({ kind: 'status', status: 429, headers: { 'retry-after': new Date(Date.now() + 2000).toUTCString() } });
+		await requestJson(connection, { method: 'POST', path: '/chat/completions', body: chatBody() }, fastRetries);
 		const [first, second] = fake.requests(key);
-		expect(second.at - first.at).toBeLessThan(30_000);
+		// The date has whole seconds: the wait is between 1 and 2 s.
+		expect(second.at - first.at).toBeGreaterThanOrEqual(1000);
+	});
+
+	it.each<[string, Record<string, string>]>([
+		['an empty Retry-After', { 'retry-after': '' }],
+		['an empty retry-after-ms', { 'retry-after-ms': '' }],
+		['a Retry-After that is no number or HTTP date', { 'retry-after': 'soon' }],
+		['a Retry-After that Date.parse would misread as a past date', { 'retry-after': 'abc 1' }],
+		['a negative Retry-After', { 'retry-after': '-5' }],
+	])('falls back to the normal backoff for %s', async (_name, headers) => {
+		const tooMany: Step = { kind: 'status', status: 429, headers };
+		const { connection, key } = connect(tooMany, tooMany);
+		await requestJson(connection, { method: 'POST', path: '/chat/completions', body: chatBody() }, { retryBaseDelayMs: 200, maxRetries: 2 });
+		const at = fake.requests(key).map((request) => request.at);
+		expect(at).toHaveLength(3);
+		// Backoff with jitter waits 0.5 to 1 times 200 ms, then 400 ms; read as "0" it waited nothing.
+		expect(at[1] - at[0]).toBeGreaterThanOrEqual(100);
+		expect(at[2] - at[1]).toBeGreaterThanOrEqual(200);
 	});
 
 	it.each([408, 409, 500, 502, 503])('retries HTTP %i', async (status) => {

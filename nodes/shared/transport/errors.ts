@@ -24,6 +24,8 @@ export interface FailureInit {
 	retryAfterMs?: number;
 	/** The request path, for hints that depend on the endpoint. */
 	path?: string;
+	/** Replaces the hint the kind, status or code would give. */
+	hint?: string;
 	cause?: unknown;
 }
 
@@ -51,7 +53,7 @@ export class NebulaBlockError extends Error {
 		this.requestId = init.requestId;
 		this.details = init.details;
 		this.retryAfterMs = init.retryAfterMs;
-		this.hint = hintFor(init);
+		this.hint = init.hint ?? hintFor(init);
 	}
 }
 
@@ -209,6 +211,26 @@ export function timeoutFailure(code: string | undefined, cause?: unknown): Nebul
 				? 'Connecting to the service timed out'
 				: 'The service did not answer within the timeout';
 	return new NebulaBlockError({ kind: 'timeout', code, message, cause });
+}
+
+/**
+ * The error for a service that asks to wait longer than any retry of ours waits: failing at once,
+ * with the wait it asked for, beats a retry that comes too early and fails again.
+ */
+export function waitTooLong(error: NebulaBlockError, maxWaitMs: number): NebulaBlockError {
+	const asked = Math.ceil((error.retryAfterMs ?? 0) / 1000);
+	return new NebulaBlockError({
+		kind: error.kind,
+		message: `${error.message} (the service asks to wait ${asked} s before trying again)`,
+		status: error.status,
+		code: error.code,
+		type: error.type,
+		requestId: error.requestId,
+		details: error.details,
+		retryAfterMs: error.retryAfterMs,
+		hint: `The service asks for a longer wait than the node waits between retries (at most ${maxWaitMs / 1000} s), so it was not retried: run the item again after that wait; to stay under the limit, lower Concurrency or add a Delay Between Batches.`,
+		cause: error,
+	});
 }
 
 /** Builds the error for a stream that opened but sent no event within the timeout. */

@@ -349,13 +349,22 @@ export function requestIdOf(response: ResponseHead): string | undefined {
 	return headerValue(response.headers['x-request-id']) ?? headerValue(response.headers['request-id']);
 }
 
+/** A number of seconds (or milliseconds) as HTTP writes it: digits, perhaps a fraction. */
+const DELAY_NUMBER = /^\d+(?:\.\d+)?$/;
+/** The three date forms of HTTP (RFC 9110 5.6.7); V8's Date.parse reads almost any text as some date. */
+const HTTP_DATE = /^[A-Za-z]{3,9},? [\dA-Za-z -]+ \d{2}:\d{2}:\d{2}(?: GMT| \d{4})$/;
+
+/**
+ * The wait the service asks for, or undefined when it asks for none the client can read: an
+ * empty or unparsable header then leaves the normal backoff in charge instead of meaning "now".
+ */
 function retryAfterMs(headers: Dispatcher.ResponseData['headers']): number | undefined {
-	const ms = Number(headerValue(headers['retry-after-ms']));
-	if (Number.isFinite(ms) && ms >= 0) return ms;
-	const retryAfter = headerValue(headers['retry-after']);
+	const ms = headerValue(headers['retry-after-ms'])?.trim();
+	if (ms !== undefined && DELAY_NUMBER.test(ms)) return Number(ms);
+	const retryAfter = headerValue(headers['retry-after'])?.trim();
 	if (retryAfter === undefined) return undefined;
-	const seconds = Number(retryAfter);
-	if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+	if (DELAY_NUMBER.test(retryAfter)) return Number(retryAfter) * 1000;
+	if (!HTTP_DATE.test(retryAfter)) return undefined;
 	const date = Date.parse(retryAfter);
 	return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }

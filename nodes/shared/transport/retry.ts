@@ -1,8 +1,8 @@
 /**
- * Retries with backoff (Retry-After honoured, jitter for parallel items), and the one place
+ * Retries with backoff (Retry-After honoured up to the longest wait, jitter for parallel items), and the one place
  * that turns whatever undici or a socket threw into a NebulaBlockError.
  */
-import { AnswerCutShort, NebulaBlockError, cutShortFailure, networkFailure, timeoutFailure } from './errors';
+import { AnswerCutShort, NebulaBlockError, cutShortFailure, networkFailure, timeoutFailure, waitTooLong } from './errors';
 import type { Connection, RequestPolicy } from './types';
 
 export const DEFAULT_MAX_RETRIES = 2;
@@ -31,6 +31,8 @@ export async function withRetries<T>(connection: Connection, policy: RequestPoli
 		} catch (caught) {
 			const error = normalise(caught, connection, policy.signal);
 			if (retry >= maxRetries || !isRetryable(error)) throw error;
+			const maxWaitMs = policy.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
+			if (error.retryAfterMs !== undefined && error.retryAfterMs > maxWaitMs) throw waitTooLong(error, maxWaitMs);
 			await sleep(backoffMs(retry, error, policy), policy.signal);
 		}
 	}
@@ -90,7 +92,7 @@ function isRetryable(error: NebulaBlockError): boolean {
 
 function backoffMs(retry: number, error: NebulaBlockError, policy: RequestPolicy): number {
 	const cap = policy.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
-	if (error.retryAfterMs !== undefined) return Math.min(error.retryAfterMs, cap);
+	if (error.retryAfterMs !== undefined) return error.retryAfterMs;
 	const base = (policy.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_MS) * 2 ** retry;
 	// Jitter spreads the retries of many parallel items so they do not hit the limit together again.
 	return Math.min(base * (0.5 + Math.random() * 0.5), cap);

@@ -16,7 +16,7 @@ export interface RequestPolicy {
 	maxRetries?: number;
 	/** First backoff step; doubles each retry, with jitter. Default 500 ms. */
 	retryBaseDelayMs?: number;
-	/** Upper bound for any single wait, including one a Retry-After header asks for. Default 60 s. */
+	/** Upper bound for any single wait; a Retry-After asking for more fails at once, not retried. Default 60 s. */
 	maxRetryDelayMs?: number;
 	/** The execution's cancel signal: aborting it aborts the request in flight and any backoff. */
 	signal?: AbortSignal;
