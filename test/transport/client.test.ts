@@ -31,6 +31,11 @@ const chatBody = (content = 'hello there') => ({
 	messages: [{ role: 'user', content }],
 });
 
+/** Resolves once `condition` holds, checking every few milliseconds. */
+async function until(condition: () => boolean): Promise<void> {
+	while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
 async function failure(promise: Promise<unknown>): Promise<NebulaBlockError> {
 	try {
 		await promise;
@@ -171,13 +176,20 @@ describe('requestJson', () => {
 		expect(error.hint).toMatch(/Max Retries/);
 	});
 
-	it.each([400, 401, 402, 403, 404])('never retries HTTP %i', async (status) => {
+	it.each<[number, string]>([
+		[400, 'The service rejected the request: check the parameters named in the message.'],
+		// The fake sends the codes the real service does with these two: the code's hint wins.
+		[401, 'Check the API key in the Nebula Block API credential.'],
+		[402, 'Your Nebula Block account is out of credits or quota: top up or upgrade the plan.'],
+		[403, 'The API key is not allowed to use this model or endpoint: check your plan and the model ID.'],
+		[404, 'The endpoint or model was not found: check the Base URL in the credential and the model ID.'],
+	])('never retries HTTP %i, and gives its own hint', async (status, hint) => {
 		const { connection, key } = connect({ kind: 'status', status });
 		const error = await failure(
 			requestJson(connection, { method: 'POST', path: '/chat/completions', body: chatBody() }, fastRetries),
 		);
 		expect(error.status).toBe(status);
-		expect(error.hint).toBeTruthy();
+		expect(error.hint).toBe(hint);
 		expect(fake.requests(key)).toHaveLength(1);
 	});
 
@@ -224,23 +236,28 @@ describe('requestJson', () => {
 
 	it('aborts the request in flight when the execution is cancelled', async () => {
 		// The answer would take a minute: only the abort can end the request within the test's time.
-		const { connection } = connect({ kind: 'delayHeaders', ms: 60_000 });
+		const { connection, key } = connect({ kind: 'delayHeaders', ms: 60_000 });
 		const controller = new AbortController();
-		setTimeout(() => controller.abort(), 100);
-		const error = await failure(
+		const pending = failure(
 			requestJson(connection, { method: 'POST', path: '/chat/completions', body: chatBody() }, { signal: controller.signal }),
 		);
-		expect(error.kind).toBe('aborted');
+		await until(() => fake.requests(key).length === 1);
+		controller.abort();
+		expect((await pending).kind).toBe('aborted');
 	});
 
 	it('cancels a retry backoff when the execution is cancelled', async () => {
-		const { connection } = connect({ kind: 'status', status: 429, headers: { 'retry-after': '20' } });
+		const { connection, key } = connect({ kind: 'status', status: 429, headers: { 'retry-after': '20' } });
 		const controller = new AbortController();
-		setTimeout(() => controller.abort(), 150);
-		const error = await failure(
+		const pending = failure(
 			requestJson(connection, { method: 'POST', path: '/chat/completions', body: chatBody() }, { signal: controller.signal }),
 		);
-		expect(error.kind).toBe('aborted');
+		// The 429 is answered at once; a little later the client is in its 20 s wait.
+		await until(() => fake.requests(key).length === 1);
+		await new Promise((resolve) => setTimeout(resolve, 100));
+		controller.abort();
+		expect((await pending).kind).toBe('aborted');
+		expect(fake.requests(key)).toHaveLength(1);
 	});
 
 	it('reuses one keep-alive connection for many sequential requests to one origin', async () => {
@@ -471,12 +488,15 @@ describe('requestStream', () => {
 		const { connection } = connect({ kind: 'drip', intervalMs: 100 });
 		const controller = new AbortController();
 		const payloads: unknown[] = [];
-		setTimeout(() => controller.abort(), 250);
 		const error = await failure(
-			requestStream(connection, { method: 'POST', path: '/chat/completions', body: { ...chatBody('a b c d e f g h i j'), stream: true } }, { signal: controller.signal }, (payload) => payloads.push(payload)),
+			requestStream(connection, { method: 'POST', path: '/chat/completions', body: { ...chatBody('a b c d e f g h i j'), stream: true } }, { signal: controller.signal }, (payload) => {
+				payloads.push(payload);
+				// Cancel once the stream is delivering, whatever the machine's speed.
+				if (payloads.length === 2) controller.abort();
+			}),
 		);
 		expect(error.kind).toBe('aborted');
-		expect(payloads.length).toBeGreaterThan(0);
+		expect(payloads.length).toBeGreaterThanOrEqual(2);
 		expect(payloads.length).toBeLessThan(8);
 	});
 });
@@ -552,7 +572,9 @@ describe('reading a whole answer (requestJson)', () => {
 			const connection = { baseUrl: server.url, apiKey: 'nb-raw' };
 			const controller = new AbortController();
 			const pending = failure(requestJson(connection, { method: 'GET', path: '/models' }, { signal: controller.signal }));
-			setTimeout(() => controller.abort(), 50);
+			// Abort only once the server has the request: on a loaded machine a fixed delay could abort before it was sent.
+			await until(() => server.hits() === 1);
+			controller.abort();
 			expect((await pending).kind).toBe('aborted');
 			expect(server.hits()).toBe(1);
 			const error = await failure(requestJson(connection, { method: 'GET', path: '/models' }, { signal: controller.signal }));
