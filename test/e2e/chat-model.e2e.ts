@@ -129,14 +129,17 @@ describe('Nebula Block Chat Model in n8n 2.8.4', () => {
 		// Text is the service's default answer form, so nothing is sent for it.
 		expect(calls[0].body.response_format).toBeUndefined();
 		// One complete answer: streaming would make LangChain fetch a tokenizer from the internet.
-		expect(calls[0].body.stream).not.toBe(true);
+		// (LangChain's client says so explicitly: `stream: false`, and no stream options.)
+		expect(calls[0].body.stream).toBe(false);
+		expect(calls[0].body).not.toHaveProperty('stream_options');
 
 		// n8n logs the call on the model node, with the service's token counts.
 		const model = modelRun(run);
 		expect(model.executionStatus).toBe('success');
 		const logged = (model.data as any).ai_languageModel[0][0].json;
 		expect(logged.response.generations[0][0].text).toBe('Echo: Say hello to the chain');
-		expect(logged.tokenUsage.totalTokens).toBeGreaterThan(0);
+		// The fake counts words: 5 in the prompt, 6 in the answer.
+		expect(logged.tokenUsage).toEqual({ promptTokens: 5, completionTokens: 6, totalTokens: 11 });
 		expectNoKey(keys.chain, outcome);
 	});
 
