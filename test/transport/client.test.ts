@@ -467,6 +467,13 @@ describe('requestStream', () => {
 		expect(fake.requests(key)).toHaveLength(1);
 	});
 
+	it('does not count keep-alive comments as the first token', async () => {
+		const { connection } = connect([{ kind: 'keepAlive' }, { kind: 'firstTokenDelay', ms: 3000 }]);
+		const error = await failure(collectStream(connection, { timeoutMs: 300, maxRetries: 0 }));
+		expect(error.kind).toBe('timeout');
+		expect(error.message).toMatch(/^The service did not start the answer within the timeout/);
+	});
+
 	it('lets a stream whose first token comes within timeoutMs run on past it', async () => {
 		const { connection } = connect([{ kind: 'firstTokenDelay', ms: 100 }, { kind: 'drip', intervalMs: 100 }]);
 		const started = Date.now();
