@@ -11,117 +11,18 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { installN8n, isTreeComplete, n8nBinIn, type Log } from './n8n-install';
+import { killGroup, npmCommand, runCommand, settlesWithin, sleep, tail, track, type CommandResult } from './processes';
+
+// Scripts and tests import the process helpers from here, as before they had their own file.
+export * from './processes';
+export { INSTALL_MARKER, writeInstallMarker, type Log } from './n8n-install';
+
 export const N8N_VERSION = '2.8.4';
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const PACKAGE_NAME = 'n8n-nodes-nebula-block';
 
-/** Written last by a successful install, so a half-finished one is never mistaken for a good one. */
-const INSTALL_MARKER = '.install-complete.json';
-const INSTALL_TIMEOUT_MS = 30 * 60_000;
-
-export type Log = (line: string) => void;
 const silent: Log = () => undefined;
-
-// ---------------------------------------------------------------------------
-// Processes
-// ---------------------------------------------------------------------------
-
-export interface CommandResult {
-	code: number | null;
-	signal: NodeJS.Signals | null;
-	stdout: string;
-	stderr: string;
-	ms: number;
-}
-
-interface RunOptions {
-	cwd?: string;
-	env?: NodeJS.ProcessEnv;
-	timeoutMs?: number;
-	/** Receives output as it arrives (long installs); the result still holds all of it. */
-	onOutput?: (chunk: string) => void;
-}
-
-/**
- * Every process group this module started and that is still running. Children are detached
- * (their own group), so a terminal's Ctrl-C reaches only us: `stopStartedProcesses` ends them.
- */
-const liveChildren = new Set<ChildProcess>();
-
-function track(child: ChildProcess): void {
-	liveChildren.add(child);
-	child.once('exit', () => liveChildren.delete(child));
-}
-
-/**
- * Ends every process this module started (and their children), for signal handlers: SIGTERM,
- * then SIGKILL for those still running after the grace period (an n8n import ignores SIGTERM).
- */
-export async function stopStartedProcesses(graceMs = 10_000): Promise<void> {
-	const children = [...liveChildren];
-	const exits = children.map((child) => exitOf(child));
-	for (const child of children) killGroup(child, 'SIGTERM');
-	if (await settlesWithin(Promise.all(exits), graceMs)) return;
-	for (const child of children) killGroup(child, 'SIGKILL');
-	await Promise.all(exits);
-}
-
-function exitOf(child: ChildProcess): Promise<void> {
-	if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-	return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-/** Runs a command to its end. Its process group is killed on timeout, so no grandchild outlives it. */
-export function runCommand(command: string, args: string[], options: RunOptions = {}): Promise<CommandResult> {
-	const started = Date.now();
-	return new Promise((resolve, reject) => {
-		const child = spawn(command, args, {
-			cwd: options.cwd,
-			env: options.env ?? process.env,
-			stdio: ['ignore', 'pipe', 'pipe'],
-			detached: true,
-		});
-		track(child);
-		let stdout = '';
-		let stderr = '';
-		child.stdout.on('data', (chunk: Buffer) => {
-			stdout += chunk.toString('utf8');
-			options.onOutput?.(chunk.toString('utf8'));
-		});
-		child.stderr.on('data', (chunk: Buffer) => {
-			stderr += chunk.toString('utf8');
-			options.onOutput?.(chunk.toString('utf8'));
-		});
-		const timer = options.timeoutMs
-			? setTimeout(() => killGroup(child, 'SIGKILL'), options.timeoutMs)
-			: undefined;
-		child.on('error', (error) => {
-			if (timer) clearTimeout(timer);
-			reject(error);
-		});
-		child.on('close', (code, signal) => {
-			if (timer) clearTimeout(timer);
-			resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
-		});
-	});
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-	if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-	try {
-		process.kill(-child.pid, signal);
-	} catch {
-		// Already gone.
-	}
-}
-
-function npmCommand(): string {
-	return process.platform === 'win32' ? 'npm.cmd' : 'npm';
-}
-
-function tail(text: string, lines = 30): string {
-	return text.trimEnd().split('\n').slice(-lines).join('\n');
-}
 
 // ---------------------------------------------------------------------------
 // n8n on demand
@@ -145,96 +46,18 @@ function installOf(dir: string, version: string): N8nInstall {
 
 export function isN8nInstalled(version = N8N_VERSION): boolean {
 	const dir = n8nInstallDir(version);
-	try {
-		const marker = JSON.parse(fs.readFileSync(path.join(dir, INSTALL_MARKER), 'utf8')) as { version?: string };
-		return marker.version === version && fs.existsSync(installOf(dir, version).bin);
-	} catch {
-		return false;
-	}
+	return isTreeComplete(dir, version, [path.relative(dir, n8nBinIn(dir))]);
 }
 
 /**
- * Returns a complete n8n install, installing it first when needed (about 5 minutes, 2.2 GB).
- * n8n 2.8.4 only installs on Node 20 with xlsx pinned to the registry build (its own pin points at a CDN tarball).
- * An unfinished install is resumed by running npm install again in the same folder.
+ * Returns a complete n8n install, installing it first when needed (about 6-7 minutes, 2.3 GB)
+ * by its recipe in scripts/n8n-install.ts: into a temporary folder, checked, then moved into place.
  */
 export async function ensureN8n(options: { version?: string; log?: Log } = {}): Promise<N8nInstall> {
 	const version = options.version ?? N8N_VERSION;
-	const log = options.log ?? silent;
 	const dir = n8nInstallDir(version);
-	const install = installOf(dir, version);
-	if (isN8nInstalled(version)) return install;
-
-	fs.mkdirSync(dir, { recursive: true });
-	const release = await takeInstallLock(dir, log);
-	try {
-		// Another process may have finished while we waited for the lock.
-		if (isN8nInstalled(version)) return install;
-		const manifest = {
-			name: 'n8n-runtime',
-			private: true,
-			dependencies: { n8n: version },
-			overrides: { xlsx: '0.18.5' },
-		};
-		fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(manifest));
-		log(`Installing n8n ${version} into ${dir} (first run only; about 5 minutes)...`);
-		const logFile = fs.createWriteStream(path.join(dir, 'install.log'));
-		const installStarted = Date.now();
-		// npm is silent for minutes; say that it is still working.
-		const heartbeat = setInterval(() => log(`Still installing n8n (${Math.round((Date.now() - installStarted) / 1000)} s)...`), 30_000);
-		const result = await runCommand(npmCommand(), ['install', '--no-audit', '--no-fund', '--loglevel=error'], {
-			cwd: dir,
-			timeoutMs: INSTALL_TIMEOUT_MS,
-			onOutput: (chunk) => logFile.write(chunk),
-		}).finally(() => clearInterval(heartbeat));
-		logFile.end();
-		if (result.code !== 0 || !fs.existsSync(install.bin)) {
-			throw new Error(`npm install of n8n ${version} failed (exit ${result.code}):\n${tail(result.stderr || result.stdout)}`);
-		}
-		writeInstallMarker(dir, version);
-		log(`n8n ${version} installed in ${Math.round(result.ms / 1000)} s`);
-		return install;
-	} finally {
-		release();
-	}
-}
-
-export function writeInstallMarker(dir: string, version: string): void {
-	fs.writeFileSync(path.join(dir, INSTALL_MARKER), JSON.stringify({ version, completedAt: new Date().toISOString() }));
-}
-
-/** One installer at a time per folder: the demo and the e2e test may start together on a fresh clone. */
-async function takeInstallLock(dir: string, log: Log): Promise<() => void> {
-	const lockPath = path.join(dir, '.install.lock');
-	const deadline = Date.now() + INSTALL_TIMEOUT_MS;
-	let announced = false;
-	for (;;) {
-		try {
-			fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
-			return () => fs.rmSync(lockPath, { force: true });
-		} catch (error) {
-			if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-		}
-		if (!isLockHolderAlive(lockPath)) {
-			fs.rmSync(lockPath, { force: true });
-			continue;
-		}
-		if (Date.now() > deadline) throw new Error(`Timed out waiting for another n8n install (${lockPath})`);
-		if (!announced) log(`Waiting for another process to finish installing n8n (${lockPath})...`);
-		announced = true;
-		await sleep(2000);
-	}
-}
-
-function isLockHolderAlive(lockPath: string): boolean {
-	const pid = Number(fs.readFileSync(lockPath, 'utf8'));
-	if (!Number.isInteger(pid) || pid <= 0) return false;
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch {
-		return false;
-	}
+	await installN8n({ dir, version, log: options.log });
+	return installOf(dir, version);
 }
 
 // ---------------------------------------------------------------------------
@@ -745,21 +568,4 @@ function restSession(url: string, cookie: string): RestSession {
 		get: (route) => call('GET', route),
 		post: (route, body) => call('POST', route, body),
 	};
-}
-
-export function sleep(ms: number): Promise<void> {
-	return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Whether the promise settles in time; its timer never keeps the process alive afterwards. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-	let timer: NodeJS.Timeout | undefined;
-	const timeout = new Promise<false>((resolve) => {
-		timer = setTimeout(() => resolve(false), ms);
-	});
-	try {
-		return await Promise.race([promise.then(() => true as const), timeout]);
-	} finally {
-		clearTimeout(timer);
-	}
 }

@@ -1,0 +1,376 @@
+/**
+ * Installs n8n into the cache so that a half-finished install is never taken for a finished one.
+ *
+ * npm runs in a temporary folder beside the final one (`<cache>/n8n-<version>.partial-<pid>`); the
+ * tree is checked (n8n prints its version and the modules it loads at start are there and load),
+ * then renamed into place (`<cache>/n8n-<version>`), and only then is the marker written. A final
+ * folder without the marker, or a temporary folder left by an interrupted run, is removed and the
+ * install starts over, with a line saying so. Resuming into a half-written tree is what broke
+ * before: npm saw `node_modules/n8n/package.json` and skipped the files a Ctrl-C had cut off.
+ *
+ * The steps are generic (`installTree`) so the tests can run them on a tiny local package instead
+ * of a 2 GB n8n. Plain node built-ins only, so `node --import tsx` scripts and jest both use it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { npmCommand, runCommand, sleep, tail, type CommandResult } from './processes';
+
+export type Log = (line: string) => void;
+
+/** Written last by a successful install: `{ "version": "...", "completedAt": "..." }`. */
+export const INSTALL_MARKER = '.install-complete.json';
+/** Infix of the temporary folder npm installs into, beside the final folder. */
+export const PARTIAL_INFIX = '.partial-';
+
+/**
+ * How to install one n8n version: what it took on the machines it was measured on. n8n pins
+ * some dependencies to builds that are not on the registry or do not install; overrides replace them.
+ */
+export interface N8nRecipe {
+	/** The Node.js major versions this recipe was measured with (n8n's own engines range decides). */
+	node: string;
+	/** npm `overrides` for the install folder's package.json. */
+	overrides: Record<string, string>;
+	/** Extra `npm install` flags, e.g. `--ignore-scripts` when some install scripts fail. */
+	installFlags: string[];
+	/** Packages to `npm rebuild` after the install (native modules whose scripts were skipped). */
+	rebuild: string[];
+}
+
+export const N8N_RECIPES: Record<string, N8nRecipe> = {
+	// xlsx: n8n pins a CDN tarball; the registry's 0.18.5 is the same code.
+	'2.8.4': { node: '20', overrides: { xlsx: '0.18.5' }, installFlags: [], rebuild: [] },
+};
+
+export function n8nRecipe(version: string): N8nRecipe {
+	const recipe = N8N_RECIPES[version];
+	if (!recipe) {
+		throw new Error(`No install recipe for n8n ${version} (known: ${Object.keys(N8N_RECIPES).join(', ')}). Add one to N8N_RECIPES in scripts/n8n-install.ts.`);
+	}
+	return recipe;
+}
+
+/** One npm package tree to install into `dir`. */
+export interface TreeInstall {
+	/** The final folder, e.g. `<cache>/n8n-2.8.4`. */
+	dir: string;
+	/** For messages, e.g. "n8n 2.8.4". */
+	label: string;
+	/** Recorded in the marker; a marker with another version does not count. */
+	version: string;
+	/** The install folder's package.json (dependencies, overrides). */
+	manifest: Record<string, unknown>;
+	installFlags?: string[];
+	rebuild?: string[];
+	/** Files (relative to the folder) a complete install has, checked with the marker. */
+	requiredFiles?: string[];
+	/** Throws with the reason unless the tree in `dir` works; returns a short summary for the log. */
+	verify(dir: string): Promise<string>;
+	log?: Log;
+	/** How long npm may take (default 30 minutes) and how long to wait for another installer. */
+	timeoutMs?: number;
+	/** How often to say that npm is still working (default 10 s). */
+	progressEveryMs?: number;
+}
+
+export function isTreeComplete(dir: string, version: string, requiredFiles: string[] = []): boolean {
+	try {
+		const marker = JSON.parse(fs.readFileSync(path.join(dir, INSTALL_MARKER), 'utf8')) as { version?: string };
+		return marker.version === version && requiredFiles.every((file) => fs.existsSync(path.join(dir, file)));
+	} catch {
+		return false;
+	}
+}
+
+/** Installs the tree unless a complete one is there; returns whether it installed. */
+export async function installTree(spec: TreeInstall): Promise<{ installed: boolean }> {
+	const log = spec.log ?? (() => undefined);
+	const timeoutMs = spec.timeoutMs ?? 30 * 60_000;
+	const complete = () => isTreeComplete(spec.dir, spec.version, spec.requiredFiles);
+	if (complete()) return { installed: false };
+
+	const cacheRoot = path.dirname(spec.dir);
+	const base = path.basename(spec.dir);
+	fs.mkdirSync(cacheRoot, { recursive: true });
+	const release = await takeInstallLock(path.join(cacheRoot, `${base}.install.lock`), log, timeoutMs);
+	const partial = path.join(cacheRoot, `${base}${PARTIAL_INFIX}${process.pid}`);
+	try {
+		// Another process may have finished while we waited for the lock.
+		if (complete()) return { installed: false };
+		await waitForOldInstaller(spec.dir, log, timeoutMs);
+		if (complete()) return { installed: false };
+		await removeUnfinished(spec, log);
+
+		const logFile = path.join(cacheRoot, `${base}.install.log`);
+		fs.mkdirSync(partial);
+		fs.writeFileSync(path.join(partial, 'package.json'), JSON.stringify(spec.manifest, null, 2));
+		log(`Installing ${spec.label} into ${partial} (moved to ${spec.dir} once it works); npm's output: ${logFile}`);
+		const started = Date.now();
+		const output = fs.createWriteStream(logFile);
+		try {
+			const install = await npmWithProgress(
+				['install', '--no-audit', '--no-fund', '--loglevel=http', ...(spec.installFlags ?? [])],
+				{ cwd: partial, label: spec.label, log, output, timeoutMs, progressEveryMs: spec.progressEveryMs ?? 10_000, started },
+			);
+			assertNpmSucceeded(`npm install of ${spec.label}`, install, logFile);
+			if (spec.rebuild && spec.rebuild.length > 0) {
+				log(`Rebuilding ${spec.rebuild.join(', ')}...`);
+				const rebuild = await npmWithProgress(['rebuild', '--loglevel=http', ...spec.rebuild], {
+					cwd: partial, label: spec.label, log, output, timeoutMs, progressEveryMs: spec.progressEveryMs ?? 10_000, started,
+				});
+				assertNpmSucceeded(`npm rebuild ${spec.rebuild.join(' ')}`, rebuild, logFile);
+			}
+		} finally {
+			output.end();
+		}
+
+		log(`Checking the ${spec.label} install...`);
+		const summary = await spec.verify(partial);
+		fs.renameSync(partial, spec.dir);
+		writeInstallMarker(spec.dir, spec.version);
+		log(`${spec.label} installed in ${Math.round((Date.now() - started) / 1000)} s (${summary}): ${spec.dir}`);
+		return { installed: true };
+	} catch (error) {
+		// Best effort: a failed tree is useless and large. One left by a kill is removed next time.
+		await fs.promises.rm(partial, { recursive: true, force: true }).catch(() => undefined);
+		throw error;
+	} finally {
+		release();
+	}
+}
+
+export function writeInstallMarker(dir: string, version: string): void {
+	fs.writeFileSync(path.join(dir, INSTALL_MARKER), JSON.stringify({ version, completedAt: new Date().toISOString() }));
+}
+
+function assertNpmSucceeded(what: string, result: CommandResult, logFile: string): void {
+	if (result.code === 0) return;
+	const output = tail(`${result.stderr}`.split('\n').filter((line) => !line.startsWith('npm http')).join('\n'));
+	throw new Error(`${what} failed (exit ${result.code ?? result.signal}); full output in ${logFile}:\n${output}`);
+}
+
+/** Removes a final folder without its marker and temporary folders of interrupted installs. */
+async function removeUnfinished(spec: TreeInstall, log: Log): Promise<void> {
+	const cacheRoot = path.dirname(spec.dir);
+	const base = path.basename(spec.dir);
+	for (const name of fs.readdirSync(cacheRoot)) {
+		if (!name.startsWith(`${base}${PARTIAL_INFIX}`)) continue;
+		const leftover = path.join(cacheRoot, name);
+		log(`Removing an unfinished install of ${spec.label} left by an interrupted run: ${leftover}`);
+		await fs.promises.rm(leftover, { recursive: true, force: true });
+	}
+	if (fs.existsSync(spec.dir)) {
+		log(`${spec.dir} has no ${INSTALL_MARKER} (an install that did not finish): removing it and installing ${spec.label} again.`);
+		await fs.promises.rm(spec.dir, { recursive: true, force: true });
+	}
+}
+
+interface NpmRun {
+	cwd: string;
+	label: string;
+	log: Log;
+	output: fs.WriteStream;
+	timeoutMs: number;
+	progressEveryMs: number;
+	started: number;
+}
+
+/**
+ * Runs npm with its HTTP log on, writes everything to the log file and says every few seconds
+ * what npm is doing: how many registry requests so far and the last package, or, once the
+ * downloads are done, how much is on disk.
+ */
+async function npmWithProgress(args: string[], run: NpmRun): Promise<CommandResult> {
+	let requests = 0;
+	let lastPackage = '';
+	let lastRequestAt = Date.now();
+	let pending = '';
+	const onOutput = (chunk: string) => {
+		run.output.write(chunk);
+		pending += chunk;
+		const lines = pending.split('\n');
+		pending = lines.pop() ?? '';
+		for (const line of lines) {
+			const fetched = /^npm http fetch GET \d+ (\S+)/.exec(line);
+			if (!fetched) continue;
+			requests += 1;
+			lastRequestAt = Date.now();
+			lastPackage = packageOfUrl(fetched[1]);
+		}
+	};
+	let reporting = false;
+	const timer = setInterval(() => {
+		if (reporting) return;
+		reporting = true;
+		void megabytesOnDisk(run.cwd)
+			.then((mb) => {
+				const seconds = Math.round((Date.now() - run.started) / 1000);
+				const quietFor = Math.round((Date.now() - lastRequestAt) / 1000);
+				const activity =
+					requests === 0
+						? 'resolving dependencies'
+						: quietFor < 5
+							? `${requests} registry requests so far, last ${lastPackage}`
+							: `${requests} registry requests done; unpacking and running install scripts`;
+				run.log(`Still installing ${run.label} (${seconds} s): ${mb === undefined ? '' : `${mb} MB on disk, `}npm: ${activity}`);
+			})
+			.finally(() => {
+				reporting = false;
+			});
+	}, run.progressEveryMs);
+	try {
+		return await runCommand(npmCommand(), args, { cwd: run.cwd, timeoutMs: run.timeoutMs, onOutput });
+	} finally {
+		clearInterval(timer);
+	}
+}
+
+function packageOfUrl(url: string): string {
+	try {
+		const { pathname } = new URL(url);
+		// /@scope%2fname, /name/-/name-1.2.3.tgz
+		return decodeURIComponent(pathname.split('/-/')[0].replace(/^\//, ''));
+	} catch {
+		return url;
+	}
+}
+
+/** `du -sk`: fast enough on a 2 GB tree every few seconds; undefined where du is missing. */
+async function megabytesOnDisk(dir: string): Promise<number | undefined> {
+	try {
+		const result = await runCommand('du', ['-sk', dir], { timeoutMs: 20_000 });
+		const kb = Number.parseInt(result.stdout, 10);
+		return Number.isFinite(kb) ? Math.round(kb / 1024) : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+// ---------------------------------------------------------------------------
+// One installer at a time
+// ---------------------------------------------------------------------------
+
+/**
+ * A lock file beside the folder, holding the installer's pid: the demo and a test may start
+ * together on a fresh clone. A lock whose process is gone (killed) is taken over.
+ */
+export async function takeInstallLock(lockPath: string, log: Log, timeoutMs: number): Promise<() => void> {
+	const deadline = Date.now() + timeoutMs;
+	let announced = false;
+	for (;;) {
+		try {
+			fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+			// A demo ended by a signal exits without running `finally` blocks.
+			const onExit = () => fs.rmSync(lockPath, { force: true });
+			process.once('exit', onExit);
+			return () => {
+				process.removeListener('exit', onExit);
+				onExit();
+			};
+		} catch (error) {
+			if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+		}
+		if (!isLockHolderAlive(lockPath)) {
+			fs.rmSync(lockPath, { force: true });
+			continue;
+		}
+		if (Date.now() > deadline) throw new Error(`Timed out waiting for another install to finish (${lockPath})`);
+		if (!announced) log(`Waiting for another process to finish installing (${lockPath})...`);
+		announced = true;
+		await sleep(1000);
+	}
+}
+
+function isLockHolderAlive(lockPath: string): boolean {
+	let pid: number;
+	try {
+		pid = Number(fs.readFileSync(lockPath, 'utf8'));
+	} catch {
+		return false;
+	}
+	if (!Number.isInteger(pid) || pid <= 0) return false;
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch (error) {
+		// EPERM: alive, but another user's.
+		return (error as NodeJS.ErrnoException).code === 'EPERM';
+	}
+}
+
+/**
+ * The installer before this one ran npm inside the final folder, locked by `<dir>/.install.lock`.
+ * While such an install is still running, its folder has no marker yet: wait instead of removing it.
+ */
+async function waitForOldInstaller(dir: string, log: Log, timeoutMs: number): Promise<void> {
+	const oldLock = path.join(dir, '.install.lock');
+	const deadline = Date.now() + timeoutMs;
+	let announced = false;
+	while (fs.existsSync(oldLock) && isLockHolderAlive(oldLock) && Date.now() < deadline) {
+		if (!announced) log(`Waiting for an install already running in ${dir}...`);
+		announced = true;
+		await sleep(2000);
+	}
+}
+
+// ---------------------------------------------------------------------------
+// n8n
+// ---------------------------------------------------------------------------
+
+/** The n8n CLI inside an install folder (a relative symlink, so it survives the rename). */
+export function n8nBinIn(dir: string): string {
+	return path.join(dir, 'node_modules', '.bin', 'n8n');
+}
+
+/** Modules n8n 2.x loads at start; `community-packages` is the one a cut-off install lacked. */
+const N8N_START_MODULES = ['community-packages'];
+
+/**
+ * A working n8n: `n8n --version` prints the version, and every file of the backend modules it
+ * loads at start is on disk and loads in node (with what it imports: n8n-core, the database
+ * entities...). The reported broken install failed the second check:
+ * `Cannot find module .../community-packages.module`.
+ */
+export async function verifyN8n(dir: string, version: string): Promise<string> {
+	// Loading n8n's code creates a settings file in the user folder: keep it out of the user's home.
+	const userFolder = fs.mkdtempSync(path.join(dir, '.verify-'));
+	const env = { ...process.env, N8N_USER_FOLDER: userFolder };
+	try {
+		const printed = await runCommand(n8nBinIn(dir), ['--version'], { cwd: dir, env, timeoutMs: 180_000 });
+		if (printed.code !== 0 || !printed.stdout.includes(version)) {
+			throw new Error(`n8n --version in ${dir} did not print ${version} (exit ${printed.code ?? printed.signal}):\n${tail(printed.stderr || printed.stdout)}`);
+		}
+		const modulesDir = path.join(dir, 'node_modules', 'n8n', 'dist', 'modules');
+		const entryFiles = N8N_START_MODULES.map((name) => path.join(modulesDir, name, `${name}.module.js`));
+		const missing = entryFiles.filter((file) => !fs.existsSync(file));
+		if (missing.length > 0) throw new Error(`The n8n install in ${dir} lacks ${missing.join(', ')}`);
+		const files = N8N_START_MODULES.flatMap((name) =>
+			fs.readdirSync(path.join(modulesDir, name)).filter((file) => file.endsWith('.js')).map((file) => path.join(modulesDir, name, file)),
+		);
+		const script = `for (const file of ${JSON.stringify(files)}) require(file);`;
+		const loaded = await runCommand(process.execPath, ['-e', script], { cwd: dir, env, timeoutMs: 180_000 });
+		if (loaded.code !== 0) {
+			throw new Error(`n8n's modules do not load from ${dir}:\n${tail(loaded.stderr || loaded.stdout)}`);
+		}
+		return `n8n --version printed ${printed.stdout.trim()}; ${files.length} files of the ${N8N_START_MODULES.join(', ')} module load`;
+	} finally {
+		fs.rmSync(userFolder, { recursive: true, force: true });
+	}
+}
+
+/** Installs n8n `version` into `dir` by its recipe, unless a complete install is there. */
+export async function installN8n(options: { dir: string; version: string; log?: Log }): Promise<{ installed: boolean }> {
+	const recipe = n8nRecipe(options.version);
+	return installTree({
+		dir: options.dir,
+		label: `n8n ${options.version}`,
+		version: options.version,
+		manifest: { name: 'n8n-runtime', private: true, dependencies: { n8n: options.version }, overrides: recipe.overrides },
+		installFlags: recipe.installFlags,
+		rebuild: recipe.rebuild,
+		requiredFiles: [path.relative(options.dir, n8nBinIn(options.dir))],
+		verify: (dir) => verifyN8n(dir, options.version),
+		log: options.log,
+	});
+}
