@@ -1,37 +1,178 @@
 /**
  * `npm run demo`: n8n on http://127.0.0.1:5678 with this package installed from its tarball,
- * an owner account, the Nebula Block credential and the example workflows imported.
+ * an owner account, the Nebula Block credential and the example workflows; every example with a
+ * manual or schedule trigger is run once with the n8n CLI and its result printed in one line.
  *
- * Without NEBULA_API_KEY it talks to the fake Nebula Block server (a sandbox that echoes);
- * with it, to the real service. Ctrl-C stops everything it started.
+ * n8n's user folder is kept between runs (`.cache/demo`), so work done in the editor survives:
+ * a second run keeps the workflows and the credential the user changed, and logs in to the
+ * existing owner account. `--fresh` (or DEMO_FRESH=1) starts over.
+ *
+ * Without NEBULA_API_KEY it talks to the fake Nebula Block server (a sandbox); with it, to the
+ * real service. Ctrl-C, SIGTERM, SIGHUP (terminal closed) and a crash of the demo itself stop
+ * n8n, the fake server and whatever else it started.
  *
  * Run by `node --import tsx`, not the tsx CLI: the CLI's signal relay SIGKILLs a child that does
  * not confirm a Ctrl-C within 60 ms, which a busy 2-core machine misses, leaving n8n running.
  *
- * Environment: NEBULA_API_KEY, NEBULA_BASE_URL, NEBULA_TEXT_GENERATE_URL, DEMO_PORT (5678),
- * DEMO_EXAMPLE (the workflow id to run first), DEMO_KEEP_DATA=1 (keep the n8n user folder).
+ * Settings: DEMO_PORT (5678), DEMO_DATA_DIR (<repo>/.cache/demo), DEMO_FRESH=1 or --fresh,
+ * DEMO_EXAMPLE (a workflow id: run only that example; `none`: run none), N8N_CACHE_DIR (where n8n
+ * is installed, <repo>/.cache), NEBULA_API_KEY, NEBULA_BASE_URL, NEBULA_TEXT_GENERATE_URL.
  */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+
 import * as rt from './n8n-runtime';
 import { startFakeNebula, type FakeNebula } from '../test/support/fake-nebula';
 
 const PORT = Number(process.env.DEMO_PORT ?? 5678);
-const EXAMPLE_TO_RUN = process.env.DEMO_EXAMPLE ?? 'exampleScheduledPost';
+const DATA_DIR = path.resolve(process.env.DEMO_DATA_DIR ?? path.join(rt.REPO_ROOT, '.cache', 'demo'));
+const FRESH = process.argv.includes('--fresh') || ['1', 'true'].includes(process.env.DEMO_FRESH ?? '');
+const EXAMPLE_TO_RUN = process.env.DEMO_EXAMPLE?.trim() || 'all';
 const REAL_BASE_URL = 'https://inference.nebulablock.com/v1';
 const REAL_TEXT_GENERATE_URL = 'https://api.inference.nebulablock.com/v1';
+/** Examples the CLI can run: `n8n execute` starts at a manual or schedule trigger. */
+const CLI_TRIGGERS = new Set(['n8n-nodes-base.manualTrigger', 'n8n-nodes-base.scheduleTrigger']);
 
-const started = Date.now();
+const N8N_LOG = path.join(DATA_DIR, 'n8n.log');
+const DEMO_LOG = path.join(DATA_DIR, 'demo.log');
+const STATE_FILE = path.join(DATA_DIR, 'demo-state.json');
+const PID_FILE = path.join(DATA_DIR, 'demo.pid');
+
 let fake: FakeNebula | undefined;
 let n8n: rt.RunningN8n | undefined;
-let folder: rt.UserFolder | undefined;
 let stopping = false;
 
+// ---------------------------------------------------------------------------
+// Output: every line time-stamped, on the terminal and in demo.log
+// ---------------------------------------------------------------------------
+
+// After SIGHUP the terminal is gone: writing to it fails (EIO, EPIPE). That must not stop the shutdown.
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
+
 function say(line = ''): void {
-	process.stdout.write(`${line}\n`);
+	const stamped = `[${new Date().toISOString().slice(11, 19)}] ${line}`;
+	try {
+		process.stdout.write(`${stamped}\n`);
+	} catch {
+		// No terminal any more.
+	}
+	try {
+		fs.appendFileSync(DEMO_LOG, `${stamped}\n`);
+	} catch {
+		// The data folder is not there yet (or was just removed by --fresh).
+	}
 }
 
-function step(line: string): void {
-	say(`[demo ${((Date.now() - started) / 1000).toFixed(1)}s] ${line}`);
+function oneLine(text: string, max: number): string {
+	const flat = text.replace(/\s+/g, ' ').trim();
+	return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
+
+// ---------------------------------------------------------------------------
+// Stopping: signals, crashes, n8n exiting on its own
+// ---------------------------------------------------------------------------
+
+const EXIT_CODES: Record<'SIGINT' | 'SIGTERM' | 'SIGHUP', number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+for (const [signal, code] of Object.entries(EXIT_CODES)) {
+	// `on`, not `once`: npm relays a Ctrl-C that also reached us from the terminal, and a second
+	// signal without a handler would kill us before n8n is stopped. shutdown() runs only once.
+	process.on(signal, () => void shutdown(code, `Received ${signal}`));
+}
+process.on('uncaughtException', (error) => void shutdown(1, `The demo crashed: ${error.stack ?? error.message}`));
+process.on('unhandledRejection', (reason) => void shutdown(1, `The demo crashed: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
+// Last resort, if anything exits the process while children are still running.
+process.on('exit', () => {
+	rt.killStartedProcessesNow();
+	releaseDataFolder();
+});
+
+async function shutdown(exitCode: number, why: string): Promise<void> {
+	if (stopping) return;
+	stopping = true;
+	say(`${why}; stopping n8n and everything the demo started...`);
+	// Whatever happens below, do not hang: kill what is left and go.
+	setTimeout(() => {
+		rt.killStartedProcessesNow();
+		process.exit(exitCode);
+	}, 30_000).unref();
+	// n8n itself, and whatever is still running (npm installing n8n, an import, an execution).
+	await rt.stopStartedProcesses().catch(() => rt.killStartedProcessesNow());
+	await fake?.close().catch(() => undefined);
+	say(`Stopped. n8n's data is kept in ${DATA_DIR} (npm run demo -- --fresh starts over).`);
+	process.exit(exitCode);
+}
+
+// ---------------------------------------------------------------------------
+// The data folder, kept between runs
+// ---------------------------------------------------------------------------
+
+/** One demo per data folder: two n8n on one SQLite file corrupt it. */
+function claimDataFolder(): void {
+	fs.mkdirSync(DATA_DIR, { recursive: true });
+	try {
+		const pid = Number(fs.readFileSync(PID_FILE, 'utf8'));
+		if (pid > 0 && pid !== process.pid && isAlive(pid)) {
+			throw new Error(`Another demo (pid ${pid}) is using ${DATA_DIR}. Stop it, or use another folder: DEMO_DATA_DIR=/some/folder npm run demo`);
+		}
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+	}
+	fs.writeFileSync(PID_FILE, String(process.pid));
+}
+
+function releaseDataFolder(): void {
+	try {
+		if (Number(fs.readFileSync(PID_FILE, 'utf8')) === process.pid) fs.rmSync(PID_FILE);
+	} catch {
+		// Not claimed.
+	}
+}
+
+function isAlive(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+/** Only what the demo made: never the folder itself, which DEMO_DATA_DIR may point anywhere. */
+function startOver(): void {
+	for (const name of ['.n8n', 'n8n.log', 'demo.log', 'demo-state.json']) {
+		fs.rmSync(path.join(DATA_DIR, name), { recursive: true, force: true });
+	}
+}
+
+interface DemoState {
+	/** sha256 of the credential values the demo saved last; a different hash means the user edited it. */
+	credentialHash?: string;
+}
+
+function readState(): DemoState {
+	try {
+		return JSON.parse(fs.readFileSync(STATE_FILE, 'utf8')) as DemoState;
+	} catch {
+		return {};
+	}
+}
+
+function writeState(state: DemoState): void {
+	fs.writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));
+}
+
+/** A hash, not the values: the file must never hold the API key. */
+function hashOf(data: Record<string, unknown>): string {
+	const sorted = Object.keys(data).sort().map((key) => [key, data[key]]);
+	return createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
+}
+
+// ---------------------------------------------------------------------------
+// Steps
+// ---------------------------------------------------------------------------
 
 async function service(): Promise<rt.NebulaEndpoints & { label: string }> {
 	const apiKey = process.env.NEBULA_API_KEY?.trim();
@@ -46,95 +187,151 @@ async function service(): Promise<rt.NebulaEndpoints & { label: string }> {
 	}
 	fake = await startFakeNebula();
 	return {
-		label: `the fake Nebula Block server at ${fake.url} (a sandbox that echoes; set NEBULA_API_KEY for the real service)`,
+		label: `the fake Nebula Block server at ${fake.url} (a sandbox; set NEBULA_API_KEY for the real service)`,
 		apiKey: fake.defaultKey,
 		baseUrl: fake.url,
 		textGenerateUrl: fake.url,
 	};
 }
 
-async function assertPortFree(port: number): Promise<void> {
-	try {
-		await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) });
-	} catch {
-		return;
-	}
-	throw new Error(`Port ${port} is in use (another n8n?). Stop it, or pick another port with DEMO_PORT=5679 npm run demo.`);
+function assertPortFree(port: number): Promise<void> {
+	return new Promise((resolve, reject) => {
+		const probe = net.createServer();
+		probe.once('error', () =>
+			reject(new Error(`Port ${port} is in use (another n8n?). Stop it, or pick another port: DEMO_PORT=5679 npm run demo`)),
+		);
+		probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+	});
 }
 
-/** The example's result: what its last node produced, as the editor's output panel shows it. */
-function printRun(run: rt.ExecutionResult | undefined, command: rt.CommandResult): void {
+/**
+ * First run: import the credential and every example. Later runs: import only the examples that
+ * are missing, and update the credential only if the user has not changed it since the demo saved it.
+ */
+async function importExamples(ctx: rt.N8nContext, endpoints: rt.NebulaEndpoints, examples: rt.WorkflowFile[], firstRun: boolean): Promise<void> {
+	const state = readState();
+	const credential = rt.exampleCredential(endpoints);
+	const saved = firstRun ? undefined : await rt.exportCredential(ctx, credential.id);
+	if (!saved) {
+		await rt.importCredentials(ctx, [credential]);
+		say(`Saved the credential "${credential.name}"`);
+		state.credentialHash = hashOf(credential.data);
+	} else if (state.credentialHash === hashOf(saved.data)) {
+		await rt.importCredentials(ctx, [credential]);
+		state.credentialHash = hashOf(credential.data);
+		say(`Updated the credential "${credential.name}" to this run's Nebula Block endpoint`);
+	} else {
+		say(`Kept your credential "${saved.name}" as you changed it in n8n (the demo does not overwrite it)`);
+	}
+	writeState(state);
+
+	const existing = firstRun ? [] : await rt.listWorkflowIds(ctx);
+	const missing = examples.filter((workflow) => !existing.includes(workflow.id));
+	if (missing.length > 0) await rt.importWorkflows(ctx, missing);
+	const kept = examples.length - missing.length;
+	say(
+		`Imported ${missing.length} example workflow(s)` +
+			(kept > 0 ? `; kept ${kept} already in n8n, with any changes you made (--fresh re-imports them)` : ''),
+	);
+}
+
+function runnableExamples(examples: rt.WorkflowFile[]): rt.WorkflowFile[] {
+	if (EXAMPLE_TO_RUN === 'none') return [];
+	const runnable = examples.filter((workflow) => workflow.nodes.some((node) => CLI_TRIGGERS.has((node as { type?: string }).type ?? '')));
+	if (EXAMPLE_TO_RUN === 'all') return runnable;
+	const chosen = runnable.filter((workflow) => workflow.id === EXAMPLE_TO_RUN);
+	if (chosen.length === 0) {
+		throw new Error(`DEMO_EXAMPLE=${EXAMPLE_TO_RUN} is not an example the CLI can run; pick one of ${runnable.map((workflow) => workflow.id).join(', ')}, all or none`);
+	}
+	return chosen;
+}
+
+/** `✓ name: first item of the last node` or `✗ name failed: message`, on one line. */
+function resultLine(name: string, outcome: rt.ExecuteOutcome): string {
+	const { run, command } = outcome;
 	if (!run) {
-		say(`n8n printed no run (exit ${command.code}):\n${command.stderr.slice(-2000) || command.stdout.slice(-2000)}`);
-		return;
+		return `✗ ${name} failed: n8n printed no run (exit ${command.code ?? command.signal}): ${oneLine(rt.tail(command.stderr || command.stdout, 3), 300)}`;
 	}
-	const { runData, error, lastNodeExecuted } = run.data.resultData;
-	say(`  Nodes that ran: ${Object.keys(runData).join(' -> ')}`);
+	const { error, lastNodeExecuted } = run.data.resultData;
 	if (error) {
-		say(`  The workflow failed: ${error.message}${error.description ? ` (${error.description})` : ''}`);
-		return;
+		const where = error.node?.name ?? lastNodeExecuted;
+		return `✗ ${name} failed${where ? ` in "${where}"` : ''}: ${oneLine(`${error.message ?? ''}${error.description ? ` (${error.description})` : ''}`, 300)}`;
 	}
-	if (!lastNodeExecuted) return;
-	const output = JSON.stringify(rt.nodeOutput(run, lastNodeExecuted), null, 2);
-	say(`  Output of "${lastNodeExecuted}":\n  ${output.split('\n').join('\n  ')}`);
+	if (!lastNodeExecuted) return `✓ ${name}: (no output)`;
+	const items = rt.nodeOutput(run, lastNodeExecuted);
+	const more = items.length > 1 ? ` (+${items.length - 1} more item${items.length > 2 ? 's' : ''})` : '';
+	return `✓ ${name}: ${oneLine(JSON.stringify(items[0] ?? {}), 200)}${more}`;
+}
+
+async function runExamples(ctx: rt.N8nContext, examples: rt.WorkflowFile[]): Promise<void> {
+	const toRun = runnableExamples(examples);
+	if (toRun.length === 0) return;
+	say(`Running ${toRun.length} example(s) with the n8n CLI, one at a time (n8n's output: ${N8N_LOG})...`);
+	for (const workflow of toRun) {
+		const outcome = await rt.executeWorkflow(ctx, workflow.id);
+		fs.appendFileSync(N8N_LOG, `\n--- n8n execute --id=${workflow.id} ---\n${outcome.command.stdout}${outcome.command.stderr}`);
+		if (stopping) return;
+		say(resultLine(workflow.name, outcome));
+	}
+}
+
+/** The owner account: created on the first run, logged in to afterwards. */
+async function ownerAccount(url: string): Promise<string> {
+	const settings = await fetch(`${url}/rest/settings`).then((response) => response.json() as Promise<{ data?: { userManagement?: { showSetupOnFirstLoad?: boolean } } }>);
+	if (settings.data?.userManagement?.showSetupOnFirstLoad !== false) {
+		await rt.setupOwner(url, rt.DEMO_OWNER);
+		return `created ${rt.DEMO_OWNER.email} / ${rt.DEMO_OWNER.password}`;
+	}
+	try {
+		await rt.login(url, rt.DEMO_OWNER);
+		return `${rt.DEMO_OWNER.email} / ${rt.DEMO_OWNER.password} (the account from an earlier run; logged in)`;
+	} catch {
+		return `the account from an earlier run; its password is no longer ${rt.DEMO_OWNER.password} (you changed it)`;
+	}
 }
 
 async function main(): Promise<void> {
 	await assertPortFree(PORT);
-	step('Preparing n8n and packing the package (the first run installs n8n: about 5 minutes)...');
-	const sandbox = await rt.prepareSandbox({ log: step });
-	folder = sandbox.folder;
+	if (FRESH && fs.existsSync(path.join(DATA_DIR, '.n8n'))) {
+		startOver();
+		say(`--fresh: removed the n8n data of earlier runs from ${DATA_DIR}`);
+	}
+	claimDataFolder();
+	const firstRun = !fs.existsSync(path.join(DATA_DIR, '.n8n', 'database.sqlite'));
+	say(`n8n data folder: ${DATA_DIR} (${firstRun ? 'new' : 'kept from an earlier run'})`);
+
+	say(`Preparing n8n ${rt.N8N_VERSION} in ${path.dirname(rt.n8nInstallDir())} (the first run installs it: about 6-7 minutes, 2.3 GB)...`);
+	const install = await rt.ensureN8n({ log: say });
+	const folder = rt.openUserFolder(DATA_DIR);
+	const ctx: rt.N8nContext = { install, folder };
+	const tarball = await rt.packPackage({ destDir: path.join(DATA_DIR, 'pack') });
+	const installed = await rt.installPackageTarball(folder, tarball);
+	say(`Installed ${path.basename(tarball)} into ${installed.dir}`);
+
 	const endpoints = await service();
-	step(`Nebula Block: ${endpoints.label}`);
-
+	say(`Nebula Block: ${endpoints.label}`);
 	const examples = rt.readWorkflowFolder(rt.EXAMPLES_DIR);
-	await rt.importCredentials(sandbox, [rt.exampleCredential(endpoints)]);
-	await rt.importWorkflows(sandbox, examples);
-	step(`Imported the credential "${rt.EXAMPLE_CREDENTIAL.name}" and ${examples.length} example workflows`);
+	await importExamples(ctx, endpoints, examples, firstRun);
+	await runExamples(ctx, examples);
 
-	const example = examples.find((workflow) => workflow.id === EXAMPLE_TO_RUN);
-	step(`Running the example "${example?.name ?? EXAMPLE_TO_RUN}" with the n8n CLI...`);
-	const { run, command } = await rt.executeWorkflow(sandbox, EXAMPLE_TO_RUN);
-	printRun(run, command);
-
-	step(`Starting n8n on 127.0.0.1:${PORT}...`);
-	n8n = await rt.startN8n(sandbox, { port: PORT });
-	await rt.setupOwner(n8n.url, rt.DEMO_OWNER);
+	say(`Starting n8n on 127.0.0.1:${PORT} (its log: ${N8N_LOG})...`);
+	n8n = await rt.startN8n(ctx, { port: PORT, logFile: N8N_LOG });
+	n8n.process.once('exit', (code, signal) => {
+		if (!stopping) void shutdown(1, `n8n stopped on its own (exit ${code ?? signal}; see ${N8N_LOG})`);
+	});
+	const owner = await ownerAccount(n8n.url);
 	say();
 	say(`  n8n is ready:  ${n8n.url}`);
-	say(`  Email:         ${rt.DEMO_OWNER.email}`);
-	say(`  Password:      ${rt.DEMO_OWNER.password}`);
+	say(`  Owner:         ${owner}`);
 	say(`  Workflows:     ${examples.map((workflow) => workflow.name).join('; ')}`);
-	say(`  n8n data:      ${folder.root}${process.env.DEMO_KEEP_DATA ? '' : ' (deleted when the demo stops; DEMO_KEEP_DATA=1 keeps it)'}`);
+	say(`  n8n data:      ${DATA_DIR} (kept when the demo stops; npm run demo -- --fresh starts over)`);
+	say(`  n8n log:       ${N8N_LOG}`);
 	say();
 	say('  Press Ctrl-C to stop n8n and the demo.');
-	n8n.process.once('exit', (code, signal) => {
-		if (stopping) return;
-		step(`n8n stopped on its own (exit ${code ?? signal}).`);
-		void shutdown(1);
-	});
 }
-
-async function shutdown(exitCode: number): Promise<void> {
-	if (stopping) return;
-	stopping = true;
-	step('Stopping...');
-	// n8n itself, and whatever is still starting (an import, an execution).
-	await rt.stopStartedProcesses();
-	await fake?.close();
-	if (folder && !process.env.DEMO_KEEP_DATA) rt.removeUserFolder(folder);
-	step('Stopped.');
-	process.exit(exitCode);
-}
-
-// `on`, not `once`: Ctrl-C reaches us twice (from the terminal and relayed by tsx), and a second
-// signal without a handler would kill us before n8n is stopped. shutdown() runs only once.
-process.on('SIGINT', () => void shutdown(0));
-process.on('SIGTERM', () => void shutdown(0));
 
 main().catch((error: unknown) => {
 	// A step cut short by Ctrl-C fails; that is no news.
 	if (stopping) return;
-	process.stderr.write(`\n${error instanceof Error ? error.message : String(error)}\n`);
-	void shutdown(1);
+	void shutdown(1, `The demo failed: ${error instanceof Error ? error.message : String(error)}`);
 });

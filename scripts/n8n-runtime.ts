@@ -74,13 +74,17 @@ export interface UserFolder {
 export function createUserFolder(options: { parent?: string; prefix?: string } = {}): UserFolder {
 	const parent = options.parent ?? os.tmpdir();
 	fs.mkdirSync(parent, { recursive: true });
-	const root = fs.mkdtempSync(path.join(parent, options.prefix ?? 'n8n-nebula-'));
+	return openUserFolder(fs.mkdtempSync(path.join(parent, options.prefix ?? 'n8n-nebula-')));
+}
+
+/** A user folder at a fixed place (the demo's, kept between runs); created when missing. */
+export function openUserFolder(root: string): UserFolder {
 	const nodesDir = path.join(root, '.n8n', 'nodes');
 	fs.mkdirSync(path.join(nodesDir, 'node_modules'), { recursive: true });
-	fs.writeFileSync(
-		path.join(nodesDir, 'package.json'),
-		JSON.stringify({ name: 'installed-nodes', private: true, dependencies: {} }, null, 2),
-	);
+	const registry = path.join(nodesDir, 'package.json');
+	if (!fs.existsSync(registry)) {
+		fs.writeFileSync(registry, JSON.stringify({ name: 'installed-nodes', private: true, dependencies: {} }, null, 2));
+	}
 	return { root, nodesDir };
 }
 
@@ -233,6 +237,9 @@ export function n8nEnv(folder: UserFolder, extra: Record<string, string> = {}): 
 		N8N_DYNAMIC_BANNERS_ENABLED: 'false',
 		N8N_HIRING_BANNER_ENABLED: 'false',
 		N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'true',
+		// n8n 2.8.4 defaults it to true; later versions warn that the default becomes false, which
+		// forbids installing unverified community packages (this one) from the Community Nodes screen.
+		N8N_UNVERIFIED_PACKAGES_ENABLED: 'true',
 		...extra,
 	};
 }
@@ -294,6 +301,27 @@ export async function importWorkflows(ctx: N8nContext, workflows: WorkflowFile[]
 	const result = await runN8n(ctx, ['import:workflow', `--input=${file}`]);
 	assertSucceeded('n8n import:workflow', result);
 	return result;
+}
+
+/** The ids of the workflows in n8n's database. */
+export async function listWorkflowIds(ctx: N8nContext): Promise<string[]> {
+	const result = await runN8n(ctx, ['list:workflow', '--onlyId']);
+	assertSucceeded('n8n list:workflow', result);
+	return result.stdout.split('\n').map((line) => line.trim()).filter((line) => /^[A-Za-z0-9]+$/.test(line));
+}
+
+/** A saved credential with its values decrypted, or undefined when there is none with that id. */
+export async function exportCredential(ctx: N8nContext, id: string): Promise<CredentialImport | undefined> {
+	const file = path.join(ctx.folder.root, 'credential-export.json');
+	try {
+		const result = await runN8n(ctx, ['export:credentials', `--id=${id}`, '--decrypted', `--output=${file}`]);
+		if (result.code !== 0 || !fs.existsSync(file)) return undefined;
+		const [credential] = JSON.parse(fs.readFileSync(file, 'utf8')) as CredentialImport[];
+		return credential;
+	} finally {
+		// The file holds API keys in plain text.
+		fs.rmSync(file, { force: true });
+	}
 }
 
 export function readWorkflowFile(file: string): WorkflowFile {
@@ -430,7 +458,18 @@ export interface RunningN8n {
 
 export async function startN8n(
 	ctx: N8nContext,
-	options: { port?: number; readyTimeoutMs?: number; env?: Record<string, string>; onOutput?: (chunk: string) => void } = {},
+	options: {
+		port?: number;
+		readyTimeoutMs?: number;
+		env?: Record<string, string>;
+		onOutput?: (chunk: string) => void;
+		/**
+		 * Where n8n writes its output (appended), instead of a pipe to us. An n8n that outlives us
+		 * (we were SIGKILLed) then still has somewhere to write: with a pipe whose reader is gone,
+		 * n8n 2.8.4 spins at 100% CPU on SIGTERM instead of exiting. `onOutput` is not called.
+		 */
+		logFile?: string;
+	} = {},
 ): Promise<RunningN8n> {
 	const port = options.port ?? (await freePort());
 	const brokerPort = await freePort();
@@ -441,16 +480,24 @@ export async function startN8n(
 		N8N_RUNNERS_BROKER_PORT: String(brokerPort),
 		...options.env,
 	});
+	const logFd = options.logFile === undefined ? undefined : fs.openSync(options.logFile, 'a');
 	// Its own process group: stop() ends the task runner it spawns too.
-	const child = spawn(ctx.install.bin, ['start'], { env, cwd: ctx.folder.root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+	const child = spawn(ctx.install.bin, ['start'], {
+		env,
+		cwd: ctx.folder.root,
+		stdio: ['ignore', logFd ?? 'pipe', logFd ?? 'pipe'],
+		detached: true,
+	});
+	if (logFd !== undefined) fs.closeSync(logFd);
 	track(child);
-	let output = '';
+	let piped = '';
 	const collect = (chunk: Buffer) => {
-		output += chunk.toString('utf8');
+		piped += chunk.toString('utf8');
 		options.onOutput?.(chunk.toString('utf8'));
 	};
 	child.stdout?.on('data', collect);
 	child.stderr?.on('data', collect);
+	const output = () => (options.logFile === undefined ? piped : readTail(options.logFile, 256 * 1024));
 	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
 	const url = `http://127.0.0.1:${port}`;
@@ -458,7 +505,7 @@ export async function startN8n(
 		url,
 		port,
 		process: child,
-		output: () => output,
+		output,
 		stop: async () => {
 			if (child.exitCode !== null || child.signalCode !== null) return;
 			killGroup(child, 'SIGTERM');
@@ -472,9 +519,25 @@ export async function startN8n(
 		await waitForRest(url, child, options.readyTimeoutMs ?? 120_000);
 	} catch (error) {
 		await running.stop();
-		throw new Error(`${(error as Error).message}\n--- n8n output ---\n${tail(output, 40)}`);
+		throw new Error(`${(error as Error).message}\n--- n8n output ---\n${tail(output(), 40)}`);
 	}
 	return running;
+}
+
+function readTail(file: string, bytes: number): string {
+	try {
+		const { size } = fs.statSync(file);
+		const fd = fs.openSync(file, 'r');
+		try {
+			const buffer = Buffer.alloc(Math.min(size, bytes));
+			fs.readSync(fd, buffer, 0, buffer.length, size - buffer.length);
+			return buffer.toString('utf8');
+		} finally {
+			fs.closeSync(fd);
+		}
+	} catch {
+		return '';
+	}
 }
 
 /** /healthz answers long before the REST API is mounted; a 401 from /rest/login means it is. */
