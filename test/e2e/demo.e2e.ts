@@ -1,0 +1,131 @@
+/**
+ * `npm run demo` in a real run: closing the terminal (SIGHUP) and Ctrl-C (SIGINT) leave no n8n
+ * process and no port held, and a second run keeps n8n's data (owner, workflows).
+ * The demo runs as its own process group, as a terminal job does; the signal goes to that group,
+ * which n8n is not in (the demo starts it in its own group), so only the demo can stop it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import * as rt from '../../scripts/n8n-runtime';
+
+const DEMO_SCRIPT = path.join(rt.REPO_ROOT, 'scripts', 'demo.ts');
+
+let dataDir: string;
+
+beforeAll(async () => {
+	// The first run on a fresh clone installs n8n here rather than inside the demo's wait.
+	await rt.ensureN8n({ log: (line) => process.stdout.write(`${line}\n`) });
+	dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-e2e-'));
+});
+
+afterAll(() => {
+	fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+interface DemoRun {
+	child: ChildProcess;
+	port: number;
+	output(): string;
+	exit: Promise<number | null>;
+}
+
+async function startDemo(): Promise<DemoRun> {
+	const port = await rt.freePort();
+	const child = spawn(process.execPath, ['--import', 'tsx', DEMO_SCRIPT], {
+		cwd: rt.REPO_ROOT,
+		env: { ...process.env, DEMO_PORT: String(port), DEMO_DATA_DIR: dataDir, DEMO_EXAMPLE: 'none' },
+		stdio: ['ignore', 'pipe', 'pipe'],
+		detached: true,
+	});
+	let output = '';
+	child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+	child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+	const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+	return { child, port, output: () => output, exit };
+}
+
+async function waitForReady(demo: DemoRun): Promise<void> {
+	for (;;) {
+		if (demo.output().includes('n8n is ready')) return;
+		if (demo.child.exitCode !== null) throw new Error(`The demo exited before n8n was ready:\n${demo.output()}`);
+		await rt.sleep(250);
+	}
+}
+
+/** Every process, with its parent and process group, from /proc. */
+function processTable(): Array<{ pid: number; ppid: number; pgid: number; command: string }> {
+	return fs.readdirSync('/proc').flatMap((name) => {
+		if (!/^\d+$/.test(name)) return [];
+		try {
+			const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+			const [, , ppid, pgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+			const command = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ');
+			return [{ pid: Number(name), ppid: Number(ppid), pgid: Number(pgid), command }];
+		} catch {
+			return [];
+		}
+	});
+}
+
+/** The n8n the demo started: its child running `n8n start`, leader of its own process group. */
+function n8nOf(demo: DemoRun): number {
+	const n8n = processTable().find((entry) => entry.ppid === demo.child.pid && entry.command.includes('n8n start'));
+	if (!n8n) throw new Error(`No n8n child of the demo (pid ${demo.child.pid})`);
+	expect(n8n.pgid).toBe(n8n.pid);
+	return n8n.pid;
+}
+
+function portIsFree(port: number): Promise<boolean> {
+	return new Promise((resolve) => {
+		const probe = net.createServer();
+		probe.once('error', () => resolve(false));
+		probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+	});
+}
+
+async function expectAllGone(demo: DemoRun, n8nPid: number): Promise<void> {
+	expect(demo.output()).toContain("Stopped. n8n's data is kept in");
+	// Nothing of n8n's process group (n8n and its task runner) and nothing the demo started is left.
+	const left = processTable().filter((entry) => entry.pgid === n8nPid || entry.pgid === demo.child.pid || entry.ppid === demo.child.pid);
+	expect(left).toEqual([]);
+	expect(await portIsFree(demo.port)).toBe(true);
+}
+
+describe('npm run demo', () => {
+	it('stops n8n and frees the port when the terminal is closed (SIGHUP)', async () => {
+		const demo = await startDemo();
+		await waitForReady(demo);
+		expect(demo.output()).toMatch(/^\[\d\d:\d\d:\d\d\] n8n data folder: .* \(new\)$/m);
+		expect(demo.output()).toContain(`Owner:         created ${rt.DEMO_OWNER.email}`);
+		expect(demo.output()).toContain(`n8n log:       ${path.join(dataDir, 'n8n.log')}`);
+		const n8nPid = n8nOf(demo);
+
+		process.kill(-demo.child.pid!, 'SIGHUP');
+
+		expect(await demo.exit).toBe(129);
+		await expectAllGone(demo, n8nPid);
+		expect(demo.output()).toContain('Received SIGHUP; stopping n8n');
+		expect(fs.readFileSync(path.join(dataDir, 'n8n.log'), 'utf8')).toContain('Editor is now accessible');
+		// Every line the demo printed carries a time stamp.
+		for (const line of demo.output().trimEnd().split('\n')) expect(line).toMatch(/^\[\d\d:\d\d:\d\d\] /);
+	}, 15 * 60_000);
+
+	it('keeps the data of the first run and stops on Ctrl-C (SIGINT)', async () => {
+		const demo = await startDemo();
+		await waitForReady(demo);
+		expect(demo.output()).toMatch(/n8n data folder: .* \(kept from an earlier run\)/);
+		expect(demo.output()).toContain('kept 5 already in n8n');
+		expect(demo.output()).toContain('Updated the credential "Nebula Block account"');
+		expect(demo.output()).toContain('(the account from an earlier run; logged in)');
+		const n8nPid = n8nOf(demo);
+
+		process.kill(-demo.child.pid!, 'SIGINT');
+
+		expect(await demo.exit).toBe(130);
+		await expectAllGone(demo, n8nPid);
+	}, 15 * 60_000);
+});
