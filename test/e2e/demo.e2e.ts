@@ -15,11 +15,23 @@ import * as rt from '../../scripts/n8n-runtime';
 const DEMO_SCRIPT = path.join(rt.REPO_ROOT, 'scripts', 'demo.ts');
 
 let dataDir: string;
+/** Demo runs still going when a test fails: stopped after it, so no n8n outlives the suite. */
+const running = new Set<DemoRun>();
 
 beforeAll(async () => {
 	// The first run on a fresh clone installs n8n here rather than inside the demo's wait.
 	await rt.ensureN8n({ log: (line) => process.stdout.write(`${line}\n`) });
 	dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-e2e-'));
+});
+
+afterEach(async () => {
+	for (const demo of running) {
+		if (demo.child.exitCode === null) {
+			process.kill(-demo.child.pid!, 'SIGTERM');
+			await demo.exit;
+		}
+	}
+	running.clear();
 });
 
 afterAll(() => {
@@ -45,7 +57,9 @@ async function startDemo(): Promise<DemoRun> {
 	child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
 	child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
 	const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-	return { child, port, output: () => output, exit };
+	const demo = { child, port, output: () => output, exit };
+	running.add(demo);
+	return demo;
 }
 
 async function waitForReady(demo: DemoRun): Promise<void> {
@@ -62,7 +76,7 @@ function processTable(): Array<{ pid: number; ppid: number; pgid: number; comman
 		if (!/^\d+$/.test(name)) return [];
 		try {
 			const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-			const [, , ppid, pgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+			const [, ppid, pgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 			const command = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ');
 			return [{ pid: Number(name), ppid: Number(ppid), pgid: Number(pgid), command }];
 		} catch {
