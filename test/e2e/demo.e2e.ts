@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import * as rt from '../../scripts/n8n-runtime';
 
 const DEMO_SCRIPT = path.join(rt.REPO_ROOT, 'scripts', 'demo.ts');
+const CRASH_PRELOAD = path.join(__dirname, 'support', 'crash-when-told.js');
 
 let dataDir: string;
 /** Demo runs still going when a test fails: stopped after it, so no n8n outlives the suite. */
@@ -45,11 +46,18 @@ interface DemoRun {
 	exit: Promise<number | null>;
 }
 
-async function startDemo(): Promise<DemoRun> {
+async function startDemo(options: { crashFile?: string } = {}): Promise<DemoRun> {
 	const port = await rt.freePort();
-	const child = spawn(process.execPath, ['--import', 'tsx', DEMO_SCRIPT], {
+	const preload = options.crashFile ? ['--require', CRASH_PRELOAD] : [];
+	const child = spawn(process.execPath, [...preload, '--import', 'tsx', DEMO_SCRIPT], {
 		cwd: rt.REPO_ROOT,
-		env: { ...process.env, DEMO_PORT: String(port), DEMO_DATA_DIR: dataDir, DEMO_EXAMPLE: 'none' },
+		env: {
+			...process.env,
+			DEMO_PORT: String(port),
+			DEMO_DATA_DIR: dataDir,
+			DEMO_EXAMPLE: 'none',
+			...(options.crashFile ? { DEMO_TEST_CRASH_FILE: options.crashFile } : {}),
+		},
 		stdio: ['ignore', 'pipe', 'pipe'],
 		detached: true,
 	});
@@ -140,6 +148,19 @@ describe('npm run demo', () => {
 		process.kill(-demo.child.pid!, 'SIGINT');
 
 		expect(await demo.exit).toBe(130);
+		await expectAllGone(demo, n8nPid);
+	}, 15 * 60_000);
+
+	it('stops n8n and frees the port when the demo itself crashes (an uncaught exception)', async () => {
+		const crashFile = path.join(dataDir, 'crash-now');
+		const demo = await startDemo({ crashFile });
+		await waitForReady(demo);
+		const n8nPid = n8nOf(demo);
+
+		fs.writeFileSync(crashFile, '');
+
+		expect(await demo.exit).toBe(1);
+		expect(demo.output()).toContain('The demo crashed: Error: injected crash for the test');
 		await expectAllGone(demo, n8nPid);
 	}, 15 * 60_000);
 });
