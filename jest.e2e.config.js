@@ -8,7 +8,7 @@ module.exports = {
 	roots: ['<rootDir>/test/e2e'],
 	testMatch: ['**/*.e2e.ts'],
 	transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
-	// The first run on a fresh clone installs n8n (about 5 minutes) inside beforeAll.
+	// The first run on a fresh clone installs n8n (about 6-7 minutes, into the cache `npm run demo` uses) inside beforeAll.
 	testTimeout: 20 * 60_000,
 	// One n8n at a time: each CLI start takes seconds of CPU, and the machines have 2 cores.
 	maxWorkers: 1,

@@ -150,6 +150,8 @@ function startOver(): void {
 interface DemoState {
 	/** sha256 of the credential values the demo saved last; a different hash means the user edited it. */
 	credentialHash?: string;
+	/** The fake server's port last time: the same port again keeps the saved credential valid. */
+	fakePort?: number;
 }
 
 function readState(): DemoState {
@@ -185,13 +187,28 @@ async function service(): Promise<rt.NebulaEndpoints & { label: string }> {
 			textGenerateUrl: process.env.NEBULA_TEXT_GENERATE_URL ?? REAL_TEXT_GENERATE_URL,
 		};
 	}
-	fake = await startFakeNebula();
+	fake = await startFakeOnLastPort();
 	return {
 		label: `the fake Nebula Block server at ${fake.url} (a sandbox; set NEBULA_API_KEY for the real service)`,
 		apiKey: fake.defaultKey,
 		baseUrl: fake.url,
 		textGenerateUrl: fake.url,
 	};
+}
+
+/** The port of the last run when it is free (the saved credential points there), else any. */
+async function startFakeOnLastPort(): Promise<FakeNebula> {
+	const state = readState();
+	if (state.fakePort) {
+		try {
+			return await startFakeNebula({ port: state.fakePort });
+		} catch {
+			// Taken: any port will do, and the credential is updated below.
+		}
+	}
+	const started = await startFakeNebula();
+	writeState({ ...readState(), fakePort: started.port });
+	return started;
 }
 
 function assertPortFree(port: number): Promise<void> {
@@ -211,8 +228,12 @@ function assertPortFree(port: number): Promise<void> {
 async function importExamples(ctx: rt.N8nContext, endpoints: rt.NebulaEndpoints, examples: rt.WorkflowFile[], firstRun: boolean): Promise<void> {
 	const state = readState();
 	const credential = rt.exampleCredential(endpoints);
-	const saved = firstRun ? undefined : await rt.exportCredential(ctx, credential.id);
-	if (!saved) {
+	// What the demo saved last is what it would save now: nothing to do, and nothing to read back.
+	const unchanged = !firstRun && state.credentialHash === hashOf(credential.data);
+	const saved = firstRun || unchanged ? undefined : await rt.exportCredential(ctx, credential.id);
+	if (unchanged) {
+		say(`Kept the credential "${credential.name}" (the endpoint is the same as last time)`);
+	} else if (!saved) {
 		await rt.importCredentials(ctx, [credential]);
 		say(`Saved the credential "${credential.name}"`);
 		state.credentialHash = hashOf(credential.data);

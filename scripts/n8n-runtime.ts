@@ -16,7 +16,7 @@ import { killGroup, npmCommand, runCommand, settlesWithin, sleep, tail, track, t
 
 // Scripts and tests import the process helpers from here, as before they had their own file.
 export * from './processes';
-export { INSTALL_MARKER, writeInstallMarker, type Log } from './n8n-install';
+export type { Log } from './n8n-install';
 
 export const N8N_VERSION = '2.8.4';
 export const REPO_ROOT = path.resolve(__dirname, '..');
