@@ -321,7 +321,9 @@ async function main(): Promise<void> {
 	const firstRun = !fs.existsSync(path.join(DATA_DIR, '.n8n', 'database.sqlite'));
 	say(`n8n data folder: ${DATA_DIR} (${firstRun ? 'new' : 'kept from an earlier run'})`);
 
-	say(`Preparing n8n ${rt.N8N_VERSION} in ${path.dirname(rt.n8nInstallDir())} (the first run installs it: about 6-7 minutes, 2.3 GB)...`);
+	if (!rt.isN8nInstalled()) {
+		say(`n8n ${rt.N8N_VERSION} is not installed in ${path.dirname(rt.n8nInstallDir())} yet: installing it (once; about 6-7 minutes and 2.3 GB)...`);
+	}
 	const install = await rt.ensureN8n({ log: say });
 	const folder = rt.openUserFolder(DATA_DIR);
 	const ctx: rt.N8nContext = { install, folder };

@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { npmCommand, runCommand, sleep, tail, type CommandResult } from './processes';
+import { isStopping, npmCommand, runCommand, sleep, tail, type CommandResult } from './processes';
 
 export type Log = (line: string) => void;
 
@@ -201,7 +201,7 @@ async function npmWithProgress(args: string[], run: NpmRun): Promise<CommandResu
 	};
 	let reporting = false;
 	const timer = setInterval(() => {
-		if (reporting) return;
+		if (reporting || isStopping()) return;
 		reporting = true;
 		void megabytesOnDisk(run.cwd)
 			.then((mb) => {

@@ -35,11 +35,19 @@ export function startedProcessIds(): number[] {
 	return [...liveChildren].flatMap((child) => (child.pid === undefined ? [] : [child.pid]));
 }
 
+let stopRequested = false;
+
+/** Whether `stopStartedProcesses` was called: progress reports about a child being ended are noise. */
+export function isStopping(): boolean {
+	return stopRequested;
+}
+
 /**
  * Ends every process this module started (and their children), for signal handlers: SIGTERM,
  * then SIGKILL for those still running after the grace period (an n8n import ignores SIGTERM).
  */
 export async function stopStartedProcesses(graceMs = 10_000): Promise<void> {
+	stopRequested = true;
 	const children = [...liveChildren];
 	const exits = children.map((child) => exitOf(child));
 	for (const child of children) killGroup(child, 'SIGTERM');
