@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { installN8n, isTreeComplete, n8nBinIn, type Log } from './n8n-install';
 import { killGroup, npmCommand, runCommand, settlesWithin, sleep, tail, track, type CommandResult } from './processes';
 
-// Scripts and tests import the process helpers from here, as before they had their own file.
+// Scripts and tests import the process helpers from here, as they did before those moved to processes.ts.
 export * from './processes';
 export type { Log } from './n8n-install';
 
