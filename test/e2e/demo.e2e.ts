@@ -146,16 +146,41 @@ describe('npm run demo', () => {
 		expect(demo.output()).toContain('(the account from an earlier run; logged in)');
 		const n8nPid = n8nOf(demo);
 
+		// The user puts their own key into the credential in the editor (the same REST call).
+		const session = await rt.login(`http://127.0.0.1:${demo.port}`);
+		const fakeUrl = /fake Nebula Block server at (\S+)/.exec(demo.output())![1];
+		const edited = await fetch(`http://127.0.0.1:${demo.port}/rest/credentials/${rt.EXAMPLE_CREDENTIAL.id}`, {
+			method: 'PATCH',
+			headers: { cookie: session.cookie, 'content-type': 'application/json' },
+			body: JSON.stringify({
+				name: rt.EXAMPLE_CREDENTIAL.name,
+				type: rt.NEBULA_CREDENTIAL_TYPE,
+				data: { apiKey: 'the-users-own-key', baseUrl: fakeUrl, textGenerateUrl: fakeUrl },
+			}),
+		});
+		expect(edited.status).toBe(200);
+
 		process.kill(-demo.child.pid!, 'SIGINT');
 
 		expect(await demo.exit).toBe(130);
 		await expectAllGone(demo, n8nPid);
 	}, 15 * 60_000);
 
-	it('stops n8n and frees the port when the demo itself crashes (an uncaught exception)', async () => {
+	it('keeps a credential the user changed, and stops n8n and frees the port when the demo itself crashes (an uncaught exception)', async () => {
 		const crashFile = path.join(dataDir, 'crash-now');
+		// The fake server's last port is taken now, so the demo would have to point the credential
+		// at a new one: it must see that the user changed it (previous test) and leave it alone.
+		const lastPort = (JSON.parse(fs.readFileSync(path.join(dataDir, 'demo-state.json'), 'utf8')) as { fakePort: number }).fakePort;
+		const blocker = net.createServer();
+		await new Promise<void>((resolve) => blocker.listen(lastPort, '127.0.0.1', resolve));
 		const demo = await startDemo({ crashFile });
-		await waitForReady(demo);
+		try {
+			await waitForReady(demo);
+		} finally {
+			blocker.close();
+		}
+		expect(demo.output()).not.toContain(`fake Nebula Block server at http://127.0.0.1:${lastPort}/`);
+		expect(demo.output()).toContain('Kept your credential "Nebula Block account" as you changed it in n8n (the demo does not overwrite it)');
 		const n8nPid = n8nOf(demo);
 
 		fs.writeFileSync(crashFile, '');
