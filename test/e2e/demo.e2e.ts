@@ -3,6 +3,8 @@
  * process and no port held, and a second run keeps n8n's data (owner, workflows).
  * The demo runs as its own process group, as a terminal job does; the signal goes to that group,
  * which n8n is not in (the demo starts it in its own group), so only the demo can stop it.
+ * The tests share one data folder and run in order, as one user's successive runs: the second and
+ * third expect what the first left.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -46,16 +48,16 @@ interface DemoRun {
 	exit: Promise<number | null>;
 }
 
-async function startDemo(options: { crashFile?: string } = {}): Promise<DemoRun> {
+async function startDemo(options: { crashFile?: string; args?: string[]; example?: string } = {}): Promise<DemoRun> {
 	const port = await rt.freePort();
 	const preload = options.crashFile ? ['--require', CRASH_PRELOAD] : [];
-	const child = spawn(process.execPath, [...preload, '--import', 'tsx', DEMO_SCRIPT], {
+	const child = spawn(process.execPath, [...preload, '--import', 'tsx', DEMO_SCRIPT, ...(options.args ?? [])], {
 		cwd: rt.REPO_ROOT,
 		env: {
 			...process.env,
 			DEMO_PORT: String(port),
 			DEMO_DATA_DIR: dataDir,
-			DEMO_EXAMPLE: 'none',
+			DEMO_EXAMPLE: options.example ?? 'none',
 			...(options.crashFile ? { DEMO_TEST_CRASH_FILE: options.crashFile } : {}),
 		},
 		stdio: ['ignore', 'pipe', 'pipe'],
@@ -187,6 +189,29 @@ describe('npm run demo', () => {
 
 		expect(await demo.exit).toBe(1);
 		expect(demo.output()).toContain('The demo crashed: Error: injected crash for the test');
+		await expectAllGone(demo, n8nPid);
+	}, 15 * 60_000);
+
+	it('starts over with --fresh, prints one line per example run, and stops on a plain kill (SIGTERM)', async () => {
+		// Whatever earlier runs left (also when this test runs alone).
+		const leftover = path.join(dataDir, '.n8n', 'left-by-an-earlier-run');
+		fs.mkdirSync(path.dirname(leftover), { recursive: true });
+		fs.writeFileSync(leftover, '');
+		const demo = await startDemo({ args: ['--fresh'], example: 'exampleClassify' });
+		await waitForReady(demo);
+		expect(fs.existsSync(leftover)).toBe(false);
+		expect(demo.output()).toContain(`--fresh: removed the n8n data of earlier runs from ${dataDir}`);
+		expect(demo.output()).toMatch(/n8n data folder: .* \(new\)/);
+		expect(demo.output()).toContain('Imported 5 example workflow(s)');
+		// The sandbox answers the JSON schema, so the example succeeds: its first ticket, parsed.
+		expect(demo.output()).toMatch(/^\[\d\d:\d\d:\d\d\] ✓ Nebula Block: classify support tickets \(JSON schema\): \{"ticketId":101,"category":"\w+","urgency":"\w+"\} \(\+2 more items\)$/m);
+		expect(demo.output()).toContain(`Owner:         created ${rt.DEMO_OWNER.email}`);
+		const n8nPid = n8nOf(demo);
+
+		// To the demo's process only, as `kill <pid>` does.
+		process.kill(demo.child.pid!, 'SIGTERM');
+
+		expect(await demo.exit).toBe(143);
 		await expectAllGone(demo, n8nPid);
 	}, 15 * 60_000);
 });
