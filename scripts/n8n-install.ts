@@ -36,11 +36,16 @@ export interface N8nRecipe {
 	installFlags: string[];
 	/** Packages to `npm rebuild` after the install (native modules whose scripts were skipped). */
 	rebuild: string[];
+	/**
+	 * Backend modules (`dist/modules/<name>`) whose files must all load for the install to count;
+	 * `community-packages` is the one a cut-off install lacked.
+	 */
+	checkModules: string[];
 }
 
 export const N8N_RECIPES: Record<string, N8nRecipe> = {
 	// xlsx: n8n pins a CDN tarball; the registry's 0.18.5 is the same code.
-	'2.8.4': { node: '20', overrides: { xlsx: '0.18.5' }, installFlags: [], rebuild: [] },
+	'2.8.4': { node: '20', overrides: { xlsx: '0.18.5' }, installFlags: [], rebuild: [], checkModules: ['community-packages'] },
 };
 
 export function n8nRecipe(version: string): N8nRecipe {
@@ -323,16 +328,13 @@ export function n8nBinIn(dir: string): string {
 	return path.join(dir, 'node_modules', '.bin', 'n8n');
 }
 
-/** Modules n8n 2.x loads at start; `community-packages` is the one a cut-off install lacked. */
-const N8N_START_MODULES = ['community-packages'];
-
 /**
  * A working n8n: `n8n --version` prints the version, and every file of the backend modules it
  * loads at start is on disk and loads in node (with what it imports: n8n-core, the database
  * entities...). The reported broken install failed the second check:
  * `Cannot find module .../community-packages.module`.
  */
-export async function verifyN8n(dir: string, version: string): Promise<string> {
+export async function verifyN8n(dir: string, version: string, modules = ['community-packages']): Promise<string> {
 	// Loading n8n's code creates a settings file in the user folder: keep it out of the user's home.
 	const userFolder = fs.mkdtempSync(path.join(dir, '.verify-'));
 	const env = { ...process.env, N8N_USER_FOLDER: userFolder };
@@ -342,10 +344,10 @@ export async function verifyN8n(dir: string, version: string): Promise<string> {
 			throw new Error(`n8n --version in ${dir} did not print ${version} (exit ${printed.code ?? printed.signal}):\n${tail(printed.stderr || printed.stdout)}`);
 		}
 		const modulesDir = path.join(dir, 'node_modules', 'n8n', 'dist', 'modules');
-		const entryFiles = N8N_START_MODULES.map((name) => path.join(modulesDir, name, `${name}.module.js`));
+		const entryFiles = modules.map((name) => path.join(modulesDir, name, `${name}.module.js`));
 		const missing = entryFiles.filter((file) => !fs.existsSync(file));
 		if (missing.length > 0) throw new Error(`The n8n install in ${dir} lacks ${missing.join(', ')}`);
-		const files = N8N_START_MODULES.flatMap((name) =>
+		const files = modules.flatMap((name) =>
 			fs.readdirSync(path.join(modulesDir, name)).filter((file) => file.endsWith('.js')).map((file) => path.join(modulesDir, name, file)),
 		);
 		const script = `for (const file of ${JSON.stringify(files)}) require(file);`;
@@ -353,7 +355,7 @@ export async function verifyN8n(dir: string, version: string): Promise<string> {
 		if (loaded.code !== 0) {
 			throw new Error(`n8n's modules do not load from ${dir}:\n${tail(loaded.stderr || loaded.stdout)}`);
 		}
-		return `n8n --version printed ${printed.stdout.trim()}; ${files.length} files of the ${N8N_START_MODULES.join(', ')} module load`;
+		return `n8n --version printed ${printed.stdout.trim()}; ${files.length} files of the ${modules.join(', ')} module load`;
 	} finally {
 		fs.rmSync(userFolder, { recursive: true, force: true });
 	}
@@ -370,7 +372,7 @@ export async function installN8n(options: { dir: string; version: string; log?: 
 		installFlags: recipe.installFlags,
 		rebuild: recipe.rebuild,
 		requiredFiles: [path.relative(options.dir, n8nBinIn(options.dir))],
-		verify: (dir) => verifyN8n(dir, options.version),
+		verify: (dir) => verifyN8n(dir, options.version, recipe.checkModules),
 		log: options.log,
 	});
 }
