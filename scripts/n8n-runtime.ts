@@ -464,9 +464,10 @@ export async function startN8n(
 		env?: Record<string, string>;
 		onOutput?: (chunk: string) => void;
 		/**
-		 * Where n8n writes its output (appended), instead of a pipe to us. An n8n that outlives us
-		 * (we were SIGKILLed) then still has somewhere to write: with a pipe whose reader is gone,
-		 * n8n 2.8.4 spins at 100% CPU on SIGTERM instead of exiting. `onOutput` is not called.
+		 * Where n8n writes its output (appended; default `<user folder>/n8n.log`), instead of a pipe
+		 * to us. An n8n that outlives us (we were SIGKILLed) then still has somewhere to write: with
+		 * a pipe whose reader is gone, n8n 2.8.4 spins at 100% CPU on SIGTERM instead of exiting.
+		 * With `onOutput`, n8n writes to a pipe after all (the caller reads it as it comes).
 		 */
 		logFile?: string;
 	} = {},
@@ -480,7 +481,8 @@ export async function startN8n(
 		N8N_RUNNERS_BROKER_PORT: String(brokerPort),
 		...options.env,
 	});
-	const logFd = options.logFile === undefined ? undefined : fs.openSync(options.logFile, 'a');
+	const logFile = options.onOutput ? undefined : (options.logFile ?? path.join(ctx.folder.root, 'n8n.log'));
+	const logFd = logFile === undefined ? undefined : fs.openSync(logFile, 'a');
 	// Its own process group: stop() ends the task runner it spawns too.
 	const child = spawn(ctx.install.bin, ['start'], {
 		env,
@@ -497,7 +499,7 @@ export async function startN8n(
 	};
 	child.stdout?.on('data', collect);
 	child.stderr?.on('data', collect);
-	const output = () => (options.logFile === undefined ? piped : readTail(options.logFile, 256 * 1024));
+	const output = () => (logFile === undefined ? piped : readTail(logFile, 256 * 1024));
 	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
 	const url = `http://127.0.0.1:${port}`;
