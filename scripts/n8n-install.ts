@@ -115,13 +115,13 @@ export async function installTree(spec: TreeInstall): Promise<{ installed: boole
 		const output = fs.createWriteStream(logFile);
 		try {
 			const install = await npmWithProgress(
-				['install', '--no-audit', '--no-fund', '--loglevel=http', ...(spec.installFlags ?? [])],
+				['install', '--no-audit', '--no-fund', '--loglevel=info', ...(spec.installFlags ?? [])],
 				{ cwd: partial, label: spec.label, log, output, timeoutMs, progressEveryMs: spec.progressEveryMs ?? 10_000, started },
 			);
 			assertNpmSucceeded(`npm install of ${spec.label}`, install, logFile);
 			if (spec.rebuild && spec.rebuild.length > 0) {
 				log(`Rebuilding ${spec.rebuild.join(', ')}...`);
-				const rebuild = await npmWithProgress(['rebuild', '--loglevel=http', ...spec.rebuild], {
+				const rebuild = await npmWithProgress(['rebuild', '--loglevel=info', ...spec.rebuild], {
 					cwd: partial, label: spec.label, log, output, timeoutMs, progressEveryMs: spec.progressEveryMs ?? 10_000, started,
 				});
 				assertNpmSucceeded(`npm rebuild ${spec.rebuild.join(' ')}`, rebuild, logFile);
@@ -182,14 +182,16 @@ interface NpmRun {
 }
 
 /**
- * Runs npm with its HTTP log on, writes everything to the log file and says every few seconds
- * what npm is doing: how many registry requests so far and the last package, or, once the
- * downloads are done, how much is on disk.
+ * Runs npm with its info log on (registry requests, install scripts), writes everything to the
+ * log file and says every few seconds what npm is doing: how many registry requests so far and
+ * the last package, the install scripts running, or that it is unpacking; and how much is on disk.
  */
 async function npmWithProgress(args: string[], run: NpmRun): Promise<CommandResult> {
 	let requests = 0;
 	let lastPackage = '';
 	let lastRequestAt = Date.now();
+	/** Install scripts started and not finished: `npm info run <pkg>@<version> <event> ...`. */
+	const scripts = new Set<string>();
 	let pending = '';
 	const onOutput = (chunk: string) => {
 		run.output.write(chunk);
@@ -197,6 +199,13 @@ async function npmWithProgress(args: string[], run: NpmRun): Promise<CommandResu
 		const lines = pending.split('\n');
 		pending = lines.pop() ?? '';
 		for (const line of lines) {
+			const script = /^npm info run (\S+) (\S+) (.*)$/.exec(line);
+			if (script) {
+				const name = `${script[1]} ${script[2]}`;
+				if (script[3].startsWith('{ code:')) scripts.delete(name);
+				else scripts.add(name);
+				continue;
+			}
 			const fetched = /^npm http fetch GET \d+ (\S+)/.exec(line);
 			if (!fetched) continue;
 			requests += 1;
@@ -213,11 +222,13 @@ async function npmWithProgress(args: string[], run: NpmRun): Promise<CommandResu
 				const seconds = Math.round((Date.now() - run.started) / 1000);
 				const quietFor = Math.round((Date.now() - lastRequestAt) / 1000);
 				const activity =
-					requests === 0
-						? 'resolving dependencies'
-						: quietFor < 5
-							? `${requests} registry requests so far, last ${lastPackage}`
-							: `${requests} registry requests done; unpacking and running install scripts`;
+					scripts.size > 0
+						? `running install scripts: ${[...scripts].join(', ')}`
+						: requests === 0
+							? 'resolving dependencies'
+							: quietFor < 5
+								? `${requests} registry requests so far, last ${lastPackage}`
+								: `${requests} registry requests done; unpacking packages`;
 				run.log(`Still installing ${run.label} (${seconds} s): ${mb === undefined ? '' : `${mb} MB on disk, `}npm: ${activity}`);
 			})
 			.finally(() => {
