@@ -163,11 +163,22 @@ async function removeUnfinished(spec: TreeInstall, log: Log): Promise<void> {
 		if (!name.startsWith(`${base}${PARTIAL_INFIX}`)) continue;
 		const leftover = path.join(cacheRoot, name);
 		log(`Removing an unfinished install of ${spec.label} left by an interrupted run: ${leftover}`);
-		await fs.promises.rm(leftover, { recursive: true, force: true });
+		await removeWithProgress(leftover, log, spec.progressEveryMs ?? 10_000);
 	}
 	if (fs.existsSync(spec.dir)) {
 		log(`${spec.dir} has no ${INSTALL_MARKER} (an install that did not finish): removing it and installing ${spec.label} again.`);
-		await fs.promises.rm(spec.dir, { recursive: true, force: true });
+		await removeWithProgress(spec.dir, log, spec.progressEveryMs ?? 10_000);
+	}
+}
+
+/** Removing 2 GB of node_modules takes a while on a busy disk: keep saying so. */
+async function removeWithProgress(dir: string, log: Log, everyMs: number): Promise<void> {
+	const started = Date.now();
+	const timer = setInterval(() => log(`Still removing ${dir} (${Math.round((Date.now() - started) / 1000)} s)...`), everyMs);
+	try {
+		await fs.promises.rm(dir, { recursive: true, force: true });
+	} finally {
+		clearInterval(timer);
 	}
 }
 
