@@ -24,13 +24,15 @@ const CREDENTIALS = {
 	items: { id: 'streamItems00001', name: 'Stream: three items' },
 	agentModel: { id: 'streamAgentModel', name: 'Stream: agent model' },
 	agentTool: { id: 'streamAgentTool1', name: 'Stream: agent tool' },
+	quietModel: { id: 'streamQuietModel', name: 'Stream: agent not streaming' },
 };
 
-const PATHS = { single: 'nebula-stream-single', items: 'nebula-stream-items', agent: 'nebula-stream-agent' };
+const PATHS = { single: 'nebula-stream-single', items: 'nebula-stream-items', agent: 'nebula-stream-agent', quiet: 'nebula-agent-quiet' };
 const WEBHOOK_IDS: Record<string, string> = {
 	[PATHS.single]: '5e1a0c3b-1d2e-4f30-9a41-b52c63d74e01',
 	[PATHS.items]: '5e1a0c3b-1d2e-4f30-9a41-b52c63d74e02',
 	[PATHS.agent]: '5e1a0c3b-1d2e-4f30-9a41-b52c63d74e03',
+	[PATHS.quiet]: '5e1a0c3b-1d2e-4f30-9a41-b52c63d74e04',
 };
 
 interface StreamChunk {
@@ -129,7 +131,7 @@ function chatCalls(key: string): RecordedRequest[] {
 	return fake.requests(key).filter((request) => request.path === '/v1/chat/completions');
 }
 
-function webhookNode(webhookPath: string) {
+function webhookNode(webhookPath: string, responseMode = 'streaming') {
 	return {
 		id: `webhook-${webhookPath}`,
 		name: 'Webhook',
@@ -137,7 +139,7 @@ function webhookNode(webhookPath: string) {
 		typeVersion: 2.1,
 		position: [0, 0],
 		webhookId: WEBHOOK_IDS[webhookPath],
-		parameters: { httpMethod: 'POST', path: webhookPath, responseMode: 'streaming', options: {} },
+		parameters: { httpMethod: 'POST', path: webhookPath, responseMode, options: {} },
 	};
 }
 
@@ -193,21 +195,30 @@ function itemsWorkflow(): rt.WorkflowFile {
 	};
 }
 
-/** Webhook (streaming) -> AI Agent 3.1 (Enable Streaming on) with the Chat Model and a Chat Completion tool. */
-function agentWorkflow(): rt.WorkflowFile {
+/**
+ * Webhook -> AI Agent 3.1 with the Chat Model and a Chat Completion tool. Streaming: the Webhook
+ * streams and the agent's Enable Streaming is on; otherwise the Webhook answers with the last
+ * node's output and the agent does not stream.
+ */
+function agentWorkflow(
+	id = 'streamAgent',
+	webhookPath = PATHS.agent,
+	streaming = true,
+	modelCredential = CREDENTIALS.agentModel,
+): rt.WorkflowFile {
 	return {
-		id: 'streamAgent',
-		name: 'Streaming: AI Agent with a Nebula Block tool',
+		id,
+		name: `Streaming: AI Agent with a Nebula Block tool (${id})`,
 		settings: { executionOrder: 'v1' },
 		nodes: [
-			webhookNode(PATHS.agent),
+			webhookNode(webhookPath, streaming ? 'streaming' : 'lastNode'),
 			{
 				id: 'agent-node',
 				name: 'AI Agent',
 				type: '@n8n/n8n-nodes-langchain.agent',
 				typeVersion: 3.1,
 				position: [440, 0],
-				parameters: { promptType: 'define', text: '={{ $json.body.question }}', options: { enableStreaming: true } },
+				parameters: { promptType: 'define', text: '={{ $json.body.question }}', options: { enableStreaming: streaming } },
 			},
 			{
 				id: 'model-node',
@@ -216,7 +227,7 @@ function agentWorkflow(): rt.WorkflowFile {
 				typeVersion: 1,
 				position: [380, 240],
 				parameters: { model: { __rl: true, mode: 'id', value: 'fake/chat-model' }, options: {} },
-				credentials: { nebulaBlockApi: CREDENTIALS.agentModel },
+				credentials: { nebulaBlockApi: modelCredential },
 			},
 			{
 				id: 'tool-node',
@@ -277,7 +288,13 @@ beforeAll(async () => {
 			...(Object.keys(CREDENTIALS) as Array<keyof typeof CREDENTIALS>).map((name) => credential(CREDENTIALS[name], keys[name])),
 		]),
 	);
-	const workflows = [singleWorkflow(), itemsWorkflow(), agentWorkflow(), rt.readWorkflowFile(EXAMPLE_FILE)];
+	const workflows = [
+		singleWorkflow(),
+		itemsWorkflow(),
+		agentWorkflow(),
+		agentWorkflow('streamAgentQuiet', PATHS.quiet, false, CREDENTIALS.quietModel),
+		rt.readWorkflowFile(EXAMPLE_FILE),
+	];
 	await timer.time('import workflows', () => rt.importWorkflows(ctx, workflows));
 	n8n = await timer.time('n8n start', () => rt.startN8n(ctx));
 	session = await rt.setupOwner(n8n.url);
@@ -372,6 +389,27 @@ describe('streaming to the chat in n8n 2.8.4', () => {
 		const modelRuns = run.data.resultData.runData['Nebula Block Chat Model'];
 		const logged = (modelRuns.at(-1)?.data as any).ai_languageModel[0][0].json;
 		expect(logged.tokenUsage).toEqual({ promptTokens: 41, completionTokens: 9, totalTokens: 50 });
+	});
+
+	test('a reasoning model under the agent: its <think> block stays out of the streamed answer', async () => {
+		fake.script(keys.agentModel, { kind: 'reply', content: '<think>PRIVATE musing about the question</think>\n\nThe answer is 42.' });
+		const reader = await post(`/webhook/${PATHS.agent}`, { question: 'What is the answer?' });
+		await reader.finished;
+		expect(JSON.stringify(reader.chunks)).not.toContain('PRIVATE');
+		expect(textOf(ofNode(reader.chunks, 'AI Agent'))).toBe('The answer is 42.');
+	});
+
+	test('a reasoning model under an agent that does not stream: its <think> block stays out of the answer', async () => {
+		fake.script(keys.quietModel, { kind: 'reply', content: '<think>PRIVATE musing</think>\n\nThe answer is 42.' });
+		const response = await fetch(`${n8n.url}/webhook/${PATHS.quiet}`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ question: 'What is the answer?' }),
+		});
+		expect(response.status).toBe(200);
+		expect(await response.json()).toEqual({ output: 'The answer is 42.' });
+		const [call] = chatCalls(keys.quietModel);
+		expect(call.body.stream).not.toBe(true);
 	});
 
 	test('the chatbot example: Chat Trigger (streaming) -> AI Agent, the answer streams and the tool text stays out', async () => {

@@ -18,6 +18,7 @@ interface RunManager {
 export interface ChatModelClass {
 	new (fields: Record<string, unknown>): object;
 	prototype: {
+		withConfig(config: unknown): object;
 		_generate(messages: unknown, options: unknown, runManager?: unknown): Promise<{ generations: Generation[] }>;
 		_streamResponseChunks(messages: unknown, options: unknown, runManager?: unknown): AsyncGenerator<TextChunk>;
 	};
@@ -31,10 +32,22 @@ export interface ChatModelClass {
  *
  * Streamed pieces pass through a ThinkFilter; the tokens an agent streams to the chat are the
  * filtered ones, because this class reports them to LangChain itself instead of the parent.
+ * Overriding LangChain's `_generate` and `_streamResponseChunks` in a subclass is the way
+ * LangChain chat models are meant to be extended.
  */
 export function withoutThinking<T extends ChatModelClass>(Base: T): T {
 	const parent = Base.prototype;
 	class NebulaBlockChatModel extends (Base as ChatModelClass) {
+		/**
+		 * ChatOpenAI copies itself for bound tools and options (what an agent uses) with
+		 * `new ChatOpenAI(...)`, which would drop this class: the copy is made one of ours again.
+		 */
+		withConfig(config: unknown): object {
+			const copy = parent.withConfig.call(this, config);
+			if (copy instanceof Base && !(copy instanceof NebulaBlockChatModel)) Object.setPrototypeOf(copy, NebulaBlockChatModel.prototype);
+			return copy;
+		}
+
 		async _generate(messages: unknown, options: unknown, runManager?: unknown) {
 			const result = await parent._generate.call(this, messages, options, runManager);
 			for (const generation of result.generations) {
