@@ -391,16 +391,24 @@ describe('streaming to the chat in n8n 2.8.4', () => {
 		expect(logged.tokenUsage).toEqual({ promptTokens: 41, completionTokens: 9, totalTokens: 50 });
 	});
 
-	test('a reasoning model under the agent: its <think> block stays out of the streamed answer', async () => {
-		fake.script(keys.agentModel, { kind: 'reply', content: '<think>PRIVATE musing about the question</think>\n\nThe answer is 42.' });
+	test('a reasoning model under the agent: its <think> block and reasoning_content stay out of the streamed answer', async () => {
+		fake.script(keys.agentModel, {
+			kind: 'reply',
+			content: '<think>PRIVATE musing about the question</think>\n\nThe answer is 42.',
+			reasoningContent: 'PRIVATE reasoning in its own field',
+		});
 		const reader = await post(`/webhook/${PATHS.agent}`, { question: 'What is the answer?' });
 		await reader.finished;
 		expect(JSON.stringify(reader.chunks)).not.toContain('PRIVATE');
 		expect(textOf(ofNode(reader.chunks, 'AI Agent'))).toBe('The answer is 42.');
 	});
 
-	test('a reasoning model under an agent that does not stream: its <think> block stays out of the answer', async () => {
-		fake.script(keys.quietModel, { kind: 'reply', content: '<think>PRIVATE musing</think>\n\nThe answer is 42.' });
+	test('a reasoning model under an agent that does not stream: its <think> block and reasoning_content stay out of the answer', async () => {
+		fake.script(keys.quietModel, {
+			kind: 'reply',
+			content: '<think>PRIVATE musing</think>\n\nThe answer is 42.',
+			reasoningContent: 'PRIVATE reasoning in its own field',
+		});
 		const response = await fetch(`${n8n.url}/webhook/${PATHS.quiet}`, {
 			method: 'POST',
 			headers: { 'content-type': 'application/json' },
