@@ -6,8 +6,9 @@ import type { ISupplyDataFunctions, SupplyData } from 'n8n-workflow';
 import type { ChatModelClass } from './thinking';
 
 /**
- * The part of n8n's `supplyModel` (from `@n8n/ai-node-sdk`, or `@n8n/ai-utilities` before it)
- * this package calls, declared here so neither is a build or runtime dependency of the package.
+ * The model's settings, in the shape of the OpenAI model config of n8n's `supplyModel` (from
+ * `@n8n/ai-node-sdk`, or `@n8n/ai-utilities` before it); `buildChatModel` hands them to ChatOpenAI.
+ * Declared here so neither module is a build or runtime dependency of the package.
  * `timeout` is in milliseconds; `additionalParams` are sent as they are in the request body.
  */
 export interface OpenAiModelConfig {
@@ -28,6 +29,7 @@ export interface OpenAiModelConfig {
 
 export type SupplyModel = (context: ISupplyDataFunctions, config: OpenAiModelConfig) => SupplyData;
 
+/** n8n's AI SDK module: where the Chat Model finds n8n's AI modules; `supplyModel` identifies it. */
 export interface AiSdk {
 	supplyModel: SupplyModel;
 	/** Which module it came from and where, for logs and error reports. */
