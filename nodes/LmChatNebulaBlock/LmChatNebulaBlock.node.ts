@@ -39,6 +39,8 @@ export class LmChatNebulaBlock implements INodeType {
 				name: 'notice',
 				type: 'notice',
 				default: '',
+				// n8n hides a notice with this class while the node is connected, as on its own model nodes.
+				typeOptions: { containerClass: 'ndv-connection-hint-notice' },
 			},
 			{
 				displayName:

@@ -5,6 +5,7 @@ import { modelLocator } from '../shared/descriptions/model';
 import {
 	batchDelayOption,
 	concurrencyOption,
+	enableStreamingOption,
 	maxRetriesOption,
 	maxTokensOption,
 	simplifyParameter,
@@ -76,6 +77,7 @@ export class NebulaBlockTextGenerate implements INodeType {
 				options: [
 					concurrencyOption,
 					batchDelayOption,
+					enableStreamingOption,
 					maxRetriesOption,
 					{ ...maxTokensOption, default: TEXT_GENERATE_DEFAULTS.maxTokens },
 					stopOption,

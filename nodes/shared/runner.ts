@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
+import { openChatStream } from './chatStream';
 import { readConnection, type NebulaConnection } from './connection';
 import { toNodeError } from './transport/errors';
 
@@ -11,7 +12,7 @@ export interface ItemRun {
 	connection: NebulaConnection;
 	/** Aborted when the execution is cancelled, or when another item failed and the node stops. */
 	signal: AbortSignal;
-	/** Set when n8n streams this workflow's answer: call it with each text delta as it arrives. */
+	/** Set when this node's answer streams to the chat (see chatStream.ts): call it with each text delta. */
 	onDelta?: (text: string) => void;
 }
 
@@ -22,8 +23,8 @@ export const DEFAULT_CONCURRENCY = 5;
 
 /**
  * The one item loop of every node: runs the operation for each input item with bounded
- * concurrency, keeps input order, sets pairedItem, honours Continue On Fail, forwards text
- * deltas when n8n streams the answer, and turns every failure into an n8n error with its item.
+ * concurrency, keeps input order, sets pairedItem, honours Continue On Fail, streams the answers
+ * to the chat item by item (chatStream.ts), and turns every failure into an n8n error with its item.
  */
 export async function runItems(context: IExecuteFunctions, operation: ItemOperation): Promise<INodeExecutionData[][]> {
 	const items = context.getInputData();
@@ -31,7 +32,7 @@ export async function runItems(context: IExecuteFunctions, operation: ItemOperat
 	const connection = await readConnection(context);
 	const concurrency = Math.max(1, Math.floor(Number(context.getNodeParameter('options.concurrency', 0, DEFAULT_CONCURRENCY))));
 	const batchDelayMs = Math.max(0, Number(context.getNodeParameter('options.batchDelay', 0, 0)));
-	const streaming = typeof context.isStreaming === 'function' && context.isStreaming();
+	const chat = openChatStream(context);
 	const continueOnFail = context.continueOnFail();
 
 	const stop = new AbortController();
@@ -43,9 +44,9 @@ export async function runItems(context: IExecuteFunctions, operation: ItemOperat
 
 	const runOne = async (itemIndex: number): Promise<void> => {
 		const run: ItemRun = { itemIndex, connection, signal };
-		if (streaming) {
-			context.sendChunk('begin', itemIndex);
-			run.onDelta = (text) => context.sendChunk('item', itemIndex, text);
+		if (chat) {
+			chat.begin(itemIndex);
+			run.onDelta = (text) => chat.delta(itemIndex, text);
 		}
 		try {
 			const outputs = await operation(context, run);
@@ -58,15 +59,19 @@ export async function runItems(context: IExecuteFunctions, operation: ItemOperat
 				throw error;
 			}
 			// n8n sends its own error chunk when the node throws; a continued item needs ours.
-			if (streaming) context.sendChunk('error', itemIndex, error.message);
+			chat?.error(itemIndex, error.message);
 			results[itemIndex] = [{ json: { error: error.message }, error: error as never, pairedItem: { item: itemIndex } }];
 		} finally {
-			if (streaming) context.sendChunk('end', itemIndex);
+			chat?.end(itemIndex);
 		}
 	};
 
-	if (batchDelayMs > 0) await runInBatches(items.length, concurrency, batchDelayMs, runOne, signal);
-	else await runPooled(items.length, concurrency, runOne);
+	try {
+		if (batchDelayMs > 0) await runInBatches(items.length, concurrency, batchDelayMs, runOne, signal);
+		else await runPooled(items.length, concurrency, runOne);
+	} finally {
+		await chat?.drain();
+	}
 	return [results.flat()];
 }
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { AiSdkNotFoundError, aiSdkMissingHint, loadAiSdk } from '../../nodes/shared/model/aiSdk';
+import { AiSdkNotFoundError, aiSdkMissingHint, loadAiSdk, loadModelParts } from '../../nodes/shared/model/aiSdk';
 
 /** A folder tree standing in for n8n's node_modules, with modules that say who they are. */
 let root: string;
@@ -88,5 +88,56 @@ describe('loadAiSdk', () => {
 			"Update n8n to 2.8 or newer if it is older. If it already is, the package could not find n8n's own modules from where it is installed: " +
 				`install it into n8n's nodes folder (~/.n8n/nodes), as the Community Nodes screen does. Looked in: ${bare}.`,
 		);
+	});
+});
+
+describe('loadModelParts', () => {
+	function utilitiesWithOpenAi(dir: string, withTracing = true): string {
+		const utilities = path.join(dir, 'node_modules', '@n8n', 'ai-utilities');
+		fs.mkdirSync(utilities, { recursive: true });
+		fs.writeFileSync(path.join(utilities, 'package.json'), JSON.stringify({ name: '@n8n/ai-utilities', main: 'index.js' }));
+		fs.writeFileSync(
+			path.join(utilities, 'index.js'),
+			[
+				'exports.supplyModel = () => ({});',
+				withTracing ? 'exports.N8nLlmTracing = class N8nLlmTracing {};' : '',
+				withTracing ? 'exports.makeN8nLlmFailedAttemptHandler = () => () => undefined;' : '',
+			].join('\n'),
+		);
+		// Nested, as npm leaves it when n8n's own @langchain/openai differs.
+		const openAi = path.join(utilities, 'node_modules', '@langchain', 'openai');
+		fs.mkdirSync(openAi, { recursive: true });
+		fs.writeFileSync(path.join(openAi, 'package.json'), JSON.stringify({ name: '@langchain/openai', main: 'index.js' }));
+		fs.writeFileSync(path.join(openAi, 'index.js'), 'exports.ChatOpenAI = class ChatOpenAI {};');
+		return utilities;
+	}
+
+	test('takes ChatOpenAI from the @langchain/openai that n8n\'s AI utilities use, and n8n\'s tracing', () => {
+		const n8n = folder('n8n-parts');
+		const utilities = utilitiesWithOpenAi(n8n);
+		const parts = loadModelParts(loadAiSdk([n8n]));
+		expect(parts.ChatOpenAI.name).toBe('ChatOpenAI');
+		expect(parts.N8nLlmTracing.name).toBe('N8nLlmTracing');
+		expect(parts.files).toEqual([
+			path.join(utilities, 'index.js'),
+			path.join(utilities, 'node_modules', '@langchain', 'openai', 'index.js'),
+		]);
+	});
+
+	test('@n8n/ai-node-sdk: the parts come from the @n8n/ai-utilities it depends on', () => {
+		const n8n = folder('n8n-sdk');
+		fakeModule(n8n, '@n8n/ai-node-sdk', 'sdk');
+		const sdkDir = path.join(n8n, 'node_modules', '@n8n', 'ai-node-sdk');
+		utilitiesWithOpenAi(sdkDir);
+		const sdk = loadAiSdk([n8n]);
+		expect(sdk.moduleName).toBe('@n8n/ai-node-sdk');
+		expect(loadModelParts(sdk).ChatOpenAI.name).toBe('ChatOpenAI');
+	});
+
+	test('an n8n whose AI utilities lack the tracing says what is missing', () => {
+		const n8n = folder('n8n-old');
+		utilitiesWithOpenAi(n8n, false);
+		expect(() => loadModelParts(loadAiSdk([n8n]))).toThrow(AiSdkNotFoundError);
+		expect(() => loadModelParts(loadAiSdk([n8n]))).toThrow(/N8nLlmTracing/);
 	});
 });

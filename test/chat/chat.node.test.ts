@@ -489,7 +489,8 @@ describe('items and concurrency', () => {
 		expect(fake.maxInFlight(key)).toBe(3);
 		const arrived = requests.map((request) => questions.indexOf(request.body.messages[0].content));
 		expect([...arrived].sort()).toEqual([0, 1, 2]);
-		expect(finished).toEqual([...arrived].reverse());
+		// The answers came back in reverse arrival order, yet the chat got them in input order.
+		expect(finished).toEqual([0, 1, 2]);
 		expect(items.map((item) => item.json.content)).toEqual(questions.map((question) => `Echo: ${question}`));
 		expect(items.map((item) => item.pairedItem)).toEqual([0, 1, 2].map((item) => ({ item })));
 	});
@@ -553,6 +554,72 @@ describe('streams', () => {
 		expect(error).toBeUndefined();
 		expect(items).toHaveLength(2);
 		expectEachItemStreamed(chunks, items, 'content');
+	});
+
+	it('gives the chat each item whole and in input order under Concurrency, the later answers held back', async () => {
+		const key = fake.newKey('ordered');
+		// Item 0 answers slowest, item 2 fastest: their tokens would interleave in the chat.
+		fake.script(key, [{ kind: 'drip', intervalMs: 30 }], [{ kind: 'drip', intervalMs: 20 }], [{ kind: 'drip', intervalMs: 10 }]);
+		const chunks: StructuredChunk[] = [];
+		const questions = ['a1 a2 a3 a4', 'b1 b2 b3 b4', 'c1 c2 c3 c4'];
+		const { items, error } = await run({
+			key,
+			inputItems: questions.map((question) => ({ question })),
+			options: { concurrency: 3 },
+			onChunk: (chunk) => chunks.push(chunk),
+		});
+		expect(error).toBeUndefined();
+		expect(fake.maxInFlight(key)).toBe(3);
+		const order = chunks.map((chunk) => chunk.metadata.itemIndex);
+		// Never back to an earlier item: 0...0 1...1 2...2.
+		expect(order).toEqual([...order].sort());
+		expectEachItemStreamed(chunks, items, 'content');
+		expect(items.map((item) => item.json.content)).toEqual(questions.map((question) => `Echo: ${question}`));
+	});
+
+	it('with Continue On Fail, a failed item sends begin, error and end in its turn', async () => {
+		const chunks: StructuredChunk[] = [];
+		const { items, error } = await run({
+			continueOnFail: true,
+			parameters: { model: { __rl: true, mode: 'id', value: '={{ $json.model }}' } },
+			inputItems: [
+				{ model: MODEL, question: 'first' },
+				{ model: 'nobody/unknown', question: 'second' },
+				{ model: MODEL, question: 'third' },
+			],
+			options: { concurrency: 3 },
+			onChunk: (chunk) => chunks.push(chunk),
+		});
+		expect(error).toBeUndefined();
+		expect(items).toHaveLength(3);
+		expect(chunks.map((chunk) => `${chunk.metadata.itemIndex}:${chunk.type}`)).toEqual([
+			'0:begin', '0:item', '0:item', '0:end',
+			'1:begin', '1:error', '1:end',
+			'2:begin', '2:item', '2:item', '2:end',
+		]);
+		expect(chunks.find((chunk) => chunk.type === 'error')?.content).toBe('The model `nobody/unknown` does not exist.');
+	});
+
+	it('sends nothing to the chat with Enable Streaming off, and still streams the request', async () => {
+		const chunks: StructuredChunk[] = [];
+		const { items, error, requests } = await run({ options: { enableStreaming: false }, onChunk: (chunk) => chunks.push(chunk) });
+		expect(error).toBeUndefined();
+		expect(items[0].json.content).toBe('Echo: Hello there');
+		expect(requests[0].body.stream).toBe(true);
+		expect(chunks).toEqual([]);
+	});
+
+	it('with Stream off, gives the chat the whole answer as one piece', async () => {
+		const chunks: StructuredChunk[] = [];
+		const { items, error, requests } = await run({ options: { stream: false }, onChunk: (chunk) => chunks.push(chunk) });
+		expect(error).toBeUndefined();
+		expect(requests[0].body).not.toHaveProperty('stream');
+		expect(items[0].json.content).toBe('Echo: Hello there');
+		expect(chunks.map((chunk) => [chunk.type, chunk.content])).toEqual([
+			['begin', undefined],
+			['item', 'Echo: Hello there'],
+			['end', undefined],
+		]);
 	});
 
 	it('reads a JSON answer to a stream request, and streams it in one piece', async () => {

@@ -57,6 +57,7 @@ describe('Chat Completion node description', () => {
 				'parseJsonOutput',
 				'reasoning',
 				'stream',
+				'enableStreaming',
 				'concurrency',
 				'batchDelay',
 				'timeout',

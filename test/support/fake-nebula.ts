@@ -113,7 +113,32 @@ export interface SplitWritesStep {
 	bytes: number;
 }
 
+/**
+ * Holds a stream after its first `afterChunks` events until the test calls `gate.release()`:
+ * a test can see the first tokens arrive while the server still holds the rest (no timing).
+ * `gate.reached` resolves when the stream stops at the gate.
+ */
+export interface GateStep {
+	kind: 'gate';
+	afterChunks: number;
+	gate: FakeGate;
+}
+
+export interface FakeGate {
+	reached: Promise<void>;
+	release(): void;
+}
+
+export function createGate(): FakeGate & { opened: Promise<void>; markReached(): void } {
+	let markReached = () => undefined as void;
+	let release = () => undefined as void;
+	const reached = new Promise<void>((resolve) => (markReached = resolve));
+	const opened = new Promise<void>((resolve) => (release = resolve));
+	return { reached, opened, markReached, release };
+}
+
 export type Step =
+	| GateStep
 	| StatusStep
 	| ReplyStep
 	| DelayHeadersStep
@@ -344,6 +369,7 @@ interface Plan {
 	splitBytes?: number;
 	bom: boolean;
 	firstTokenDelayMs: number;
+	gate?: GateStep;
 }
 
 function compilePlan(steps: Step[]): Plan {
@@ -391,6 +417,9 @@ function applyStep(plan: Plan, step: Step): void {
 			break;
 		case 'firstTokenDelay':
 			plan.firstTokenDelayMs += step.ms;
+			break;
+		case 'gate':
+			plan.gate = step;
 			break;
 	}
 }
@@ -537,9 +566,16 @@ async function streamSse(x: Exchange, events: SseEvent[]): Promise<void> {
 		if (i > 0 && i < events.length) await pauseBetweenChunks(x);
 		if (x.signal.aborted) return;
 		if (i === stopAt) return applyStreamFault(x, plan.fault as StreamFault);
+		if (plan.gate && i === plan.gate.afterChunks) await waitAtGate(x, plan.gate.gate);
 		if (i < events.length) await writeOut(x, frameEvent(events[i], plan.eol));
 	}
 	res.end();
+}
+
+async function waitAtGate(x: Exchange, gate: FakeGate): Promise<void> {
+	const own = gate as ReturnType<typeof createGate>;
+	own.markReached();
+	await Promise.race([own.opened, new Promise((resolve) => x.signal.addEventListener('abort', resolve, { once: true }))]);
 }
 
 async function pauseBetweenChunks(x: Exchange): Promise<void> {

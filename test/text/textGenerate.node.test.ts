@@ -364,6 +364,26 @@ describe('Chat Completions endpoint', () => {
 		const text = chunks.filter((chunk) => chunk.type === 'item').map((chunk) => chunk.content).join('');
 		expect(text).toBe('Echo: Hello there');
 	});
+
+	it.each(['textGenerate', 'chatCompletions'])('with Stream off, gives the chat the whole answer in one piece (%s)', async (endpoint) => {
+		const chunks: StructuredChunk[] = [];
+		const { error, requests } = await run({ parameters: { endpoint }, options: { stream: false }, onChunk: (chunk) => chunks.push(chunk) });
+		expect(error).toBeUndefined();
+		expect(requests[0].body.stream).not.toBe(true);
+		expect(chunks.map((chunk) => [chunk.type, chunk.content])).toEqual([
+			['begin', undefined],
+			['item', 'Echo: Hello there'],
+			['end', undefined],
+		]);
+	});
+
+	it('sends nothing to the chat with Enable Streaming off', async () => {
+		const chunks: StructuredChunk[] = [];
+		const { error, items } = await run({ options: { enableStreaming: false }, onChunk: (chunk) => chunks.push(chunk) });
+		expect(error).toBeUndefined();
+		expect(items[0].json.text).toBe('Echo: Hello there');
+		expect(chunks).toEqual([]);
+	});
 });
 
 describe('items', () => {

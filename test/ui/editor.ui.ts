@@ -219,6 +219,47 @@ describe('the editor in chromium', () => {
 		expect(generations[0].body).toMatchObject({ model: 'deepseek-ai/DeepSeek-V3-0324', prompt: 'Write a haiku about tests' });
 	});
 
+	uiTest('Chat Model: the "connect this model" notice shows on a lone model and hides once it feeds an AI Agent', async () => {
+		const model = {
+			id: 'ui-model-node',
+			name: 'Nebula Block Chat Model',
+			type: 'n8n-nodes-nebula-block.lmChatNebulaBlock',
+			typeVersion: 1,
+			position: [300, 240],
+			parameters: { model: { __rl: true, mode: 'id', value: 'meta-llama/Llama-3.3-70B-Instruct' }, options: {} },
+			credentials: { nebulaBlockApi: { id: sandbox.good.id, name: sandbox.good.name } },
+		};
+		const agent = {
+			id: 'ui-agent-node',
+			name: 'AI Agent',
+			type: '@n8n/n8n-nodes-langchain.agent',
+			typeVersion: 3.1,
+			position: [300, 0],
+			parameters: { promptType: 'define', text: 'Hello', options: {} },
+		};
+		const create = async (name: string, nodes: unknown[], connections: Record<string, unknown>) => {
+			const response = await sandbox.session.post('/rest/workflows', { name, nodes, connections, settings: { executionOrder: 'v1' } });
+			if (response.status !== 200) throw new Error(`Creating workflow "${name}" failed: HTTP ${response.status}`);
+			return response.body.data.id as string;
+		};
+		const lone = await create('Chat Model alone', [model], {});
+		const connected = await create('Chat Model under an agent', [agent, model], {
+			[model.name]: { ai_languageModel: [[{ node: agent.name, type: 'ai_languageModel', index: 0 }]] },
+		});
+		const noticeIn = async (workflowId: string) => {
+			await page.goto(`${sandbox.n8n.url}/workflow/${workflowId}`);
+			await page.getByTestId('canvas-node').filter({ hasText: model.name }).first().dblclick();
+			const ndv = page.getByTestId('ndv');
+			await ndv.getByTestId('node-parameters').waitFor();
+			// The notice is in the form either way; n8n hides it by its class while the node is connected.
+			const notice = ndv.getByText('Connect this model to the Model input');
+			await notice.waitFor({ state: 'attached' });
+			return notice;
+		};
+		expect(await (await noticeIn(lone)).isVisible()).toBe(true);
+		expect(await (await noticeIn(connected)).isVisible()).toBe(false);
+	});
+
 	uiTest('credential dialog: opening it tests the connection; a wrong key fails with a clear reason', async () => {
 		// Its own credential: the test saves a wrong key into it.
 		const credential = await createCredential(sandbox.session, 'Nebula Block (dialog test)', sandbox.fake.newKey('ui-dialog'), sandbox.fake.url);

@@ -4,6 +4,7 @@ import { DEFAULT_JSON_SCHEMA_NAME } from '../../shared/chat/body';
 import {
 	batchDelayOption,
 	concurrencyOption,
+	enableStreamingOption,
 	frequencyPenaltyOption,
 	maxRetriesOption,
 	maxTokensOption,
@@ -36,6 +37,7 @@ export const chatOptions: INodeProperties = {
 		},
 		concurrencyOption,
 		batchDelayOption,
+		enableStreamingOption,
 		{
 			displayName: 'Endpoint',
 			name: 'endpoint',

@@ -14,7 +14,10 @@ export interface CompleteChatArgs {
 	body: ChatRequestBody;
 	stream: boolean;
 	policy: RequestPolicy;
-	/** Called with each content delta of the first choice as it arrives (never with reasoning fields). */
+	/**
+	 * Called with each content delta of the first choice as it arrives (never with reasoning
+	 * fields); without streaming, once with the whole content.
+	 */
 	onDelta?: (text: string) => void;
 }
 
@@ -30,7 +33,10 @@ export async function completeChat(args: CompleteChatArgs): Promise<ChatCompleti
 	delete body.stream_options;
 	if (!args.stream) {
 		const response = await requestJson(args.connection, { method: 'POST', path, body }, args.policy);
-		return asCompletion(response.body, response.requestId, args.connection);
+		const completion = asCompletion(response.body, response.requestId, args.connection);
+		// Stream off (the request) with streaming to the chat on: the chat gets the answer in one piece.
+		sendWhole(completion, args.onDelta);
+		return completion;
 	}
 
 	const assembler = new ChatAssembler();
@@ -49,8 +55,7 @@ export async function completeChat(args: CompleteChatArgs): Promise<ChatCompleti
 	if (response.kind === 'json') {
 		// The server ignored `stream: true`: a live view still gets the answer, in one piece.
 		const completion = asCompletion(response.body, response.requestId, args.connection);
-		const text = completion.choices.find((choice) => choice.index === 0)?.message.content;
-		if (onDelta && typeof text === 'string' && text !== '') onDelta(text);
+		sendWhole(completion, onDelta);
 		return completion;
 	}
 	if (!response.sawDone && !assembler.finished) {
@@ -72,6 +77,12 @@ export async function completeChat(args: CompleteChatArgs): Promise<ChatCompleti
 		});
 	}
 	return completion;
+}
+
+/** A live view of an answer that came whole: its first choice's content as one delta. */
+function sendWhole(completion: ChatCompletion, onDelta: ((text: string) => void) | undefined): void {
+	const text = completion.choices.find((choice) => choice.index === 0)?.message.content;
+	if (onDelta && typeof text === 'string' && text !== '') onDelta(text);
 }
 
 /** Checks that a JSON reply is a chat completion before anything reads it as one. */

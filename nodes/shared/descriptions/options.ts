@@ -70,6 +70,16 @@ export const streamOption: INodeProperties = {
 		'Whether to receive the answer token by token. It keeps long generations alive through proxies and lets n8n stream the answer to a chat; the node still returns one complete result.',
 };
 
+/** n8n's AI Agent has the same option, with the same name and default. */
+export const enableStreamingOption: INodeProperties = {
+	displayName: 'Enable Streaming',
+	name: 'enableStreaming',
+	type: 'boolean',
+	default: true,
+	description:
+		'Whether to stream the answer to the chat as it is generated, when the workflow answers a Chat Trigger or a Webhook whose Response Mode is Streaming. Independent of Stream, which governs the request to Nebula Block: with Stream off the chat gets the whole answer at once. Never streams when the node is an AI Agent tool.',
+};
+
 export const timeoutOption: INodeProperties = {
 	displayName: 'Timeout (Seconds)',
 	name: 'timeout',

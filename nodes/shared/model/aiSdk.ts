@@ -3,9 +3,12 @@ import * as path from 'node:path';
 
 import type { ISupplyDataFunctions, SupplyData } from 'n8n-workflow';
 
+import type { ChatModelClass } from './thinking';
+
 /**
- * The part of n8n's `supplyModel` (from `@n8n/ai-node-sdk`, or `@n8n/ai-utilities` before it)
- * this package calls, declared here so neither is a build or runtime dependency of the package.
+ * The model's settings, in the shape of the OpenAI model config of n8n's `supplyModel` (from
+ * `@n8n/ai-node-sdk`, or `@n8n/ai-utilities` before it); `buildChatModel` hands them to ChatOpenAI.
+ * Declared here so neither module is a build or runtime dependency of the package.
  * `timeout` is in milliseconds; `additionalParams` are sent as they are in the request body.
  */
 export interface OpenAiModelConfig {
@@ -26,6 +29,7 @@ export interface OpenAiModelConfig {
 
 export type SupplyModel = (context: ISupplyDataFunctions, config: OpenAiModelConfig) => SupplyData;
 
+/** n8n's AI SDK module: where the Chat Model finds n8n's AI modules; `supplyModel` identifies it. */
 export interface AiSdk {
 	supplyModel: SupplyModel;
 	/** Which module it came from and where, for logs and error reports. */
@@ -42,10 +46,61 @@ export const AI_SDK_MODULES = ['@n8n/ai-node-sdk', '@n8n/ai-utilities'] as const
 /** `@n8n/ai-utilities` is a dependency of n8n's LangChain nodes, not of n8n itself. */
 const LANGCHAIN_NODES_PACKAGE = '@n8n/n8n-nodes-langchain';
 
+/**
+ * What the Chat Model builds its LangChain model from, all public exports of n8n's own modules:
+ * `ChatOpenAI` from the `@langchain/openai` that n8n's AI utilities use, and the tracing and
+ * failed-attempt handling n8n gives its own models (exported by `@n8n/ai-utilities`).
+ */
+export interface ModelParts {
+	ChatOpenAI: ChatModelClass;
+	N8nLlmTracing: new (context: ISupplyDataFunctions) => object;
+	makeN8nLlmFailedAttemptHandler: (
+		context: ISupplyDataFunctions,
+		handler?: (error: unknown) => void,
+	) => (error: unknown) => void;
+	/** Where they came from, for error reports. */
+	files: string[];
+}
+
+const AI_UTILITIES = '@n8n/ai-utilities';
+const LANGCHAIN_OPENAI = '@langchain/openai';
+
+/**
+ * Finds the model parts next to the SDK n8n runs with: `@n8n/ai-node-sdk` re-exports
+ * `@n8n/ai-utilities` (its dependency), which in turn depends on `@langchain/openai`.
+ */
+export function loadModelParts(sdk: AiSdk): ModelParts {
+	const utilitiesFile =
+		sdk.moduleName === AI_UTILITIES ? sdk.file : tryResolve(AI_UTILITIES, path.dirname(sdk.file)) ?? tryResolve(AI_UTILITIES, undefined);
+	if (utilitiesFile === undefined) throw new AiSdkNotFoundError([path.dirname(sdk.file)], AI_UTILITIES);
+	const utilities = require(utilitiesFile) as Partial<ModelParts>;
+	const openAiFile = tryResolve(LANGCHAIN_OPENAI, path.dirname(utilitiesFile));
+	if (openAiFile === undefined) throw new AiSdkNotFoundError([path.dirname(utilitiesFile)], LANGCHAIN_OPENAI);
+	const { ChatOpenAI } = require(openAiFile) as { ChatOpenAI?: ChatModelClass };
+	if (
+		typeof ChatOpenAI !== 'function' ||
+		typeof utilities.N8nLlmTracing !== 'function' ||
+		typeof utilities.makeN8nLlmFailedAttemptHandler !== 'function'
+	) {
+		throw new AiSdkNotFoundError([utilitiesFile, openAiFile], 'ChatOpenAI, N8nLlmTracing and makeN8nLlmFailedAttemptHandler');
+	}
+	return {
+		ChatOpenAI,
+		N8nLlmTracing: utilities.N8nLlmTracing,
+		makeN8nLlmFailedAttemptHandler: utilities.makeN8nLlmFailedAttemptHandler,
+		files: [utilitiesFile, openAiFile],
+	};
+}
+
 export class AiSdkNotFoundError extends Error {
-	constructor(readonly searched: string[]) {
+	constructor(
+		readonly searched: string[],
+		missing?: string,
+	) {
 		super(
-			`This n8n has neither ${AI_SDK_MODULES.join(' nor ')}, which the Nebula Block Chat Model needs (n8n 2.8 or newer)`,
+			missing === undefined
+				? `This n8n has neither ${AI_SDK_MODULES.join(' nor ')}, which the Nebula Block Chat Model needs (n8n 2.8 or newer)`
+				: `This n8n lacks ${missing}, which the Nebula Block Chat Model needs (n8n 2.8 or newer)`,
 		);
 		this.name = 'AiSdkNotFoundError';
 	}

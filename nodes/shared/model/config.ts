@@ -21,7 +21,7 @@ export const CHAT_MODEL_DEFAULTS = {
 	maxRetries: 2,
 } as const;
 
-/** How the model is tuned beyond what `supplyModel` takes: see `tuneClient`. */
+/** How the OpenAI client is set up beyond the model fields: see `buildChatModel` (chatOpenAi.ts). */
 export interface ClientTuning {
 	/** Retries of one request (429, 5xx, dropped connections), done by the OpenAI client. */
 	maxRetries: number;

@@ -65,7 +65,10 @@ async function viaTextGenerate(run: ItemRun, body: TextGenerateBody, policy: Req
 	};
 	if (!body.stream) {
 		const response = await requestJson(run.connection, apiRequest, policy);
-		return { generation: readTextReply(response.body, response.requestId), raw: response.body as IDataObject };
+		const generation = readTextReply(response.body, response.requestId);
+		// Stream off (the request) with streaming to the chat on: the chat gets the answer in one piece.
+		if (generation.text !== '') run.onDelta?.(generation.text);
+		return { generation, raw: response.body as IDataObject };
 	}
 	const assembler = new TextStreamAssembler();
 	const response = await requestStream(run.connection, apiRequest, policy, (event) => {
