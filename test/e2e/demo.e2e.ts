@@ -16,6 +16,7 @@ import * as rt from '../../scripts/n8n-runtime';
 
 const DEMO_SCRIPT = path.join(rt.REPO_ROOT, 'scripts', 'demo.ts');
 const CRASH_PRELOAD = path.join(__dirname, 'support', 'crash-when-told.js');
+const EXAMPLE_COUNT = rt.readWorkflowFolder(rt.EXAMPLES_DIR).length;
 
 let dataDir: string;
 /** Demo runs still going when a test fails: stopped after it, so no n8n outlives the suite. */
@@ -142,7 +143,7 @@ describe('npm run demo', () => {
 		const demo = await startDemo();
 		await waitForReady(demo);
 		expect(demo.output()).toMatch(/n8n data folder: .* \(kept from an earlier run\)/);
-		expect(demo.output()).toContain('kept 5 already in n8n');
+		expect(demo.output()).toContain(`kept ${EXAMPLE_COUNT} already in n8n`);
 		// The fake server got its port of the first run back, so the saved credential still fits.
 		expect(demo.output()).toContain('Kept the credential "Nebula Block account" (the endpoint is the same as last time)');
 		expect(demo.output()).toContain('(the account from an earlier run; logged in)');
@@ -202,7 +203,7 @@ describe('npm run demo', () => {
 		expect(fs.existsSync(leftover)).toBe(false);
 		expect(demo.output()).toContain(`--fresh: removed the n8n data of earlier runs from ${dataDir}`);
 		expect(demo.output()).toMatch(/n8n data folder: .* \(new\)/);
-		expect(demo.output()).toContain('Imported 5 example workflow(s)');
+		expect(demo.output()).toContain(`Imported ${EXAMPLE_COUNT} example workflow(s)`);
 		// The sandbox answers the JSON schema, so the example succeeds: its first ticket, parsed.
 		expect(demo.output()).toMatch(/^\[\d\d:\d\d:\d\d\] ✓ Nebula Block: classify support tickets \(JSON schema\): \{"ticketId":101,"category":"\w+","urgency":"\w+"\} \(\+2 more items\)$/m);
 		expect(demo.output()).toContain(`Owner:         created ${rt.DEMO_OWNER.email}`);
