@@ -38,6 +38,9 @@ export class NebulaBlockApi implements ICredentialType {
 			default: 'https://api.inference.nebulablock.com/v1',
 			description: 'Where the Text Generate endpoint (/text/generate) lives',
 		},
+		// A yes/no switch, not a secret: the rule guesses "sensitive" from "Certs" in the name, and
+		// a password field cannot hold a boolean. The name is n8n's own for this setting.
+		// eslint-disable-next-line @n8n/community-nodes/credential-password-field
 		{
 			displayName: 'Ignore SSL Issues (Insecure)',
 			name: 'allowUnauthorizedCerts',

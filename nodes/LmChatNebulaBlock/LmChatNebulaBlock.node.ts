@@ -1,19 +1,11 @@
 import type { INodeType, INodeTypeDescription, ISupplyDataFunctions, SupplyData } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { CREDENTIAL_TYPE } from '../shared/connection';
 import { modelLocator } from '../shared/descriptions/model';
-import {
-	frequencyPenaltyOption,
-	maxTokensOption,
-	presencePenaltyOption,
-	temperatureOption,
-	topPOption,
-} from '../shared/descriptions/options';
 import { searchModels } from '../shared/methods/searchModels';
 import { nebulaBlockApiTest } from '../shared/methods/testCredential';
-import { modelMaxRetriesOption, modelTimeoutOption, responseFormatOption } from '../shared/model/options';
 import { supplyChatModel } from '../shared/model/supply';
+import { optionsCollection } from '../shared/options/collection';
 
 export class LmChatNebulaBlock implements INodeType {
 	description: INodeTypeDescription = {
@@ -31,7 +23,8 @@ export class LmChatNebulaBlock implements INodeType {
 		// eslint-disable-next-line n8n-nodes-base/node-class-description-outputs-wrong
 		outputs: [NodeConnectionTypes.AiLanguageModel],
 		outputNames: ['Model'],
-		credentials: [{ name: CREDENTIAL_TYPE, required: true, testedBy: 'nebulaBlockApiTest' }],
+		// The literal, not CREDENTIAL_TYPE: n8n's lint (credential-test-required) reads it to see the credential is tested.
+		credentials: [{ name: 'nebulaBlockApi', required: true, testedBy: 'nebulaBlockApiTest' }],
 		properties: [
 			{
 				displayName:
@@ -51,23 +44,7 @@ export class LmChatNebulaBlock implements INodeType {
 				displayOptions: { show: { '/options.responseFormat': ['json_object'] } },
 			},
 			modelLocator,
-			{
-				displayName: 'Options',
-				name: 'options',
-				type: 'collection',
-				placeholder: 'Add Option',
-				default: {},
-				options: [
-					frequencyPenaltyOption,
-					modelMaxRetriesOption,
-					maxTokensOption,
-					presencePenaltyOption,
-					responseFormatOption,
-					temperatureOption,
-					modelTimeoutOption,
-					topPOption,
-				],
-			},
+			optionsCollection('chatModel'),
 		],
 	};
 

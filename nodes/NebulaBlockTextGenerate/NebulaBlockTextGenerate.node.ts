@@ -1,24 +1,12 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { CREDENTIAL_TYPE } from '../shared/connection';
 import { modelLocator } from '../shared/descriptions/model';
-import {
-	batchDelayOption,
-	concurrencyOption,
-	enableStreamingOption,
-	maxRetriesOption,
-	maxTokensOption,
-	simplifyParameter,
-	stopOption,
-	streamOption,
-	temperatureOption,
-	timeoutOption,
-	topPOption,
-} from '../shared/descriptions/options';
+import { simplifyParameter } from '../shared/descriptions/simplify';
 import { searchModels } from '../shared/methods/searchModels';
 import { nebulaBlockApiTest } from '../shared/methods/testCredential';
+import { optionsCollection } from '../shared/options/collection';
 import { runItems } from '../shared/runner';
-import { TEXT_GENERATE_DEFAULTS } from '../shared/text/body';
 import { textGenerateOperation } from '../shared/text/operation';
 
 export class NebulaBlockTextGenerate implements INodeType {
@@ -32,9 +20,14 @@ export class NebulaBlockTextGenerate implements INodeType {
 		description: 'Generate text from a prompt with Nebula Block serverless models',
 		defaults: { name: 'Nebula Block Text Generate' },
 		usableAsTool: true,
-		inputs: ['main'],
-		outputs: ['main'],
-		credentials: [{ name: CREDENTIAL_TYPE, required: true, testedBy: 'nebulaBlockApiTest' }],
+		// NodeConnectionTypes.Main, as n8n's current rule (node-connection-type-literal) asks; n8n-nodes-base
+		// 1.15.0 predates it and still asks for the 'main' literal.
+		// eslint-disable-next-line n8n-nodes-base/node-class-description-inputs-wrong-regular-node
+		inputs: [NodeConnectionTypes.Main],
+		// eslint-disable-next-line n8n-nodes-base/node-class-description-outputs-wrong
+		outputs: [NodeConnectionTypes.Main],
+		// The literal, not CREDENTIAL_TYPE: n8n's lint (credential-test-required) reads it to see the credential is tested.
+		credentials: [{ name: 'nebulaBlockApi', required: true, testedBy: 'nebulaBlockApiTest' }],
 		properties: [
 			modelLocator,
 			{
@@ -68,25 +61,7 @@ export class NebulaBlockTextGenerate implements INodeType {
 				description: 'Which API of the service answers the prompt. The output has the same shape either way.',
 			},
 			simplifyParameter,
-			{
-				displayName: 'Options',
-				name: 'options',
-				type: 'collection',
-				placeholder: 'Add Option',
-				default: {},
-				options: [
-					concurrencyOption,
-					batchDelayOption,
-					enableStreamingOption,
-					maxRetriesOption,
-					{ ...maxTokensOption, default: TEXT_GENERATE_DEFAULTS.maxTokens },
-					stopOption,
-					{ ...streamOption, default: TEXT_GENERATE_DEFAULTS.stream },
-					{ ...temperatureOption, default: TEXT_GENERATE_DEFAULTS.temperature },
-					timeoutOption,
-					{ ...topPOption, default: TEXT_GENERATE_DEFAULTS.topP },
-				],
-			},
+			optionsCollection('textGenerate'),
 		],
 	};
 

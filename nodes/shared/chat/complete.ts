@@ -10,8 +10,9 @@ export interface CompleteChatArgs {
 	connection: Connection;
 	/** Default `/chat/completions`. */
 	endpoint?: ChatEndpoint;
-	/** The form's body. Any `stream` or `stream_options` in it is replaced by what `stream` says. */
+	/** The form's body, which never holds `stream` or `stream_options`: they follow from `stream`. */
 	body: ChatRequestBody;
+	/** The Stream option: when true the request asks for a stream (and for usage in its last chunk). */
 	stream: boolean;
 	policy: RequestPolicy;
 	/**
@@ -28,9 +29,7 @@ export interface CompleteChatArgs {
  */
 export async function completeChat(args: CompleteChatArgs): Promise<ChatCompletion> {
 	const path = args.endpoint ?? '/chat/completions';
-	const body: ChatRequestBody = { ...args.body };
-	delete body.stream;
-	delete body.stream_options;
+	const body = args.body;
 	if (!args.stream) {
 		const response = await requestJson(args.connection, { method: 'POST', path, body }, args.policy);
 		const completion = asCompletion(response.body, response.requestId, args.connection);

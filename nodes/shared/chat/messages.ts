@@ -1,5 +1,5 @@
-import { isObject } from '../json';
-import { ChatInputError } from './inputError';
+import { describeValue, InputError } from '../inputError';
+import { isObject, parseJson } from '../json';
 import type { ChatMessage, ChatRole } from './types';
 
 const ROLES: readonly ChatRole[] = ['system', 'user', 'assistant', 'tool'];
@@ -19,7 +19,7 @@ export function messagesFromForm(rows: DefinedMessage[]): ChatMessage[] {
 		const role = readRole(row.role, where, 'Pick a role for every message in the list.');
 		const content = textOf(row.content);
 		if (content === undefined || content.trim() === '') {
-			throw new ChatInputError(
+			throw new InputError(
 				`${where} (${role}) has no content`,
 				// Usually an expression that gave nothing for this item (n8n itself refuses an empty field).
 				'Fill in the content of every message, or remove the empty one. If the content is an expression, check that it gives text for this item.',
@@ -36,7 +36,7 @@ export function messagesFromForm(rows: DefinedMessage[]): ChatMessage[] {
  */
 export function messagesFromJson(value: unknown): ChatMessage[] {
 	const list = asList(value);
-	if (list.length === 0) throw new ChatInputError('Messages (From JSON) is an empty array', FORMAT_HINT);
+	if (list.length === 0) throw new InputError('Messages (From JSON) is an empty array', FORMAT_HINT);
 	return list.map(toMessage);
 }
 
@@ -50,7 +50,7 @@ export function withSystemMessage(messages: ChatMessage[], systemMessage: unknow
 /** What the API needs at the least: one message that is not the system prompt. */
 export function assertConversation(messages: ChatMessage[]): void {
 	if (!messages.some((message) => message.role !== 'system')) {
-		throw new ChatInputError(
+		throw new InputError(
 			'There is no message to answer',
 			'Add at least one user message; a system message alone gives the model nothing to reply to.',
 		);
@@ -60,22 +60,20 @@ export function assertConversation(messages: ChatMessage[]): void {
 function asList(value: unknown): unknown[] {
 	let parsed = value;
 	if (typeof value === 'string') {
-		if (value.trim() === '') throw new ChatInputError('Messages (From JSON) is empty', FORMAT_HINT);
-		try {
-			parsed = JSON.parse(value);
-		} catch (error) {
-			throw new ChatInputError(`Messages (From JSON) is not valid JSON: ${(error as Error).message}`, FORMAT_HINT);
-		}
+		if (value.trim() === '') throw new InputError('Messages (From JSON) is empty', FORMAT_HINT);
+		const json = parseJson(value);
+		if (!json.ok) throw new InputError(`Messages (From JSON) is not valid JSON: ${json.error}`, FORMAT_HINT);
+		parsed = json.value;
 	}
 	if (Array.isArray(parsed)) return parsed;
 	if (isObject(parsed) && Array.isArray(parsed.messages)) return parsed.messages;
-	throw new ChatInputError(`Messages (From JSON) must be an array, not ${describe(parsed)}`, FORMAT_HINT);
+	throw new InputError(`Messages (From JSON) must be an array, not ${describeValue(parsed)}`, FORMAT_HINT);
 }
 
 function toMessage(element: unknown, index: number): ChatMessage {
 	const where = `Message at index ${index}`;
 	if (!isObject(element)) {
-		throw new ChatInputError(`${where} is ${describe(element)}, not an object with role and content`, FORMAT_HINT);
+		throw new InputError(`${where} is ${describeValue(element)}, not an object with role and content`, FORMAT_HINT);
 	}
 	const role = readRole(element.role, where, FORMAT_HINT);
 	const message: ChatMessage = { role, content: readContent(element, role, where) };
@@ -85,7 +83,7 @@ function toMessage(element: unknown, index: number): ChatMessage {
 	}
 	if (role === 'tool') {
 		if (typeof element.tool_call_id !== 'string' || element.tool_call_id === '') {
-			throw new ChatInputError(
+			throw new InputError(
 				`${where} has role "tool" but no tool_call_id`,
 				'A tool message answers one tool call: give it the tool_call_id of that call.',
 			);
@@ -97,10 +95,10 @@ function toMessage(element: unknown, index: number): ChatMessage {
 
 function readRole(value: unknown, where: string, hint: string): ChatRole {
 	if (value === undefined || value === null || value === '') {
-		throw new ChatInputError(`${where} has no role: expected one of ${ROLES.join(', ')}`, hint);
+		throw new InputError(`${where} has no role: expected one of ${ROLES.join(', ')}`, hint);
 	}
 	if (typeof value !== 'string' || !ROLES.includes(value as ChatRole)) {
-		throw new ChatInputError(
+		throw new InputError(
 			`${where} has role ${JSON.stringify(value)}: expected one of ${ROLES.join(', ')}`,
 			hint,
 		);
@@ -116,10 +114,10 @@ function readContent(element: Record<string, unknown>, role: ChatRole, where: st
 	const callsTools = Array.isArray(element.tool_calls) && element.tool_calls.length > 0;
 	if ((content === null || content === undefined) && role === 'assistant' && callsTools) return null;
 	if (content === undefined || content === null) {
-		throw new ChatInputError(`${where} has no content`, FORMAT_HINT);
+		throw new InputError(`${where} has no content`, FORMAT_HINT);
 	}
 	if (typeof content === 'number' || typeof content === 'boolean') return String(content);
-	throw new ChatInputError(`${where} has content that is ${describe(content)}, not text`, FORMAT_HINT);
+	throw new InputError(`${where} has content that is ${describeValue(content)}, not text`, FORMAT_HINT);
 }
 
 function textOf(value: unknown): string | undefined {
@@ -127,12 +125,3 @@ function textOf(value: unknown): string | undefined {
 	if (typeof value === 'number' || typeof value === 'boolean') return String(value);
 	return undefined;
 }
-
-function describe(value: unknown): string {
-	if (value === null || value === undefined) return String(value);
-	if (Array.isArray(value)) return 'an array';
-	if (typeof value === 'object') return 'an object';
-	if (typeof value === 'string') return `the text ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-	return `${typeof value === 'number' ? 'the number' : typeof value} ${String(value)}`;
-}
-

@@ -1,48 +1,43 @@
-import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import type { IExecuteFunctions } from 'n8n-workflow';
 
 import { readModelId } from '../modelParameter';
+import { readOptions } from '../options/collection';
 import { policyFromOptions } from '../policy';
 import type { ItemOperation, ItemRun } from '../runner';
-import { buildChatBody, chatEndpointOf, type ChatFormOptions } from './body';
+import { buildChatBody, chatEndpointOf } from './body';
 import { completeChat } from './complete';
-import { ChatInputError } from './inputError';
 import { assertConversation, messagesFromForm, messagesFromJson, withSystemMessage, type DefinedMessage } from './messages';
 import { rawCompletion, simplifyCompletion } from './output';
-import { REASONING_MODES, ThinkFilter, type ReasoningMode } from './reasoning';
+import { ThinkFilter, type ReasoningMode } from './reasoning';
 import type { ChatMessage } from './types';
 
 /**
  * The Chat Completion node's work for one item: read the form, check it, build the body,
  * run the request (streamed or not) and shape the answer. Several choices give several results.
+ * Input errors (InputError) become NodeOperationErrors with the item in the runner.
  */
 export const chatOperation: ItemOperation = async (context, run) => {
 	const { itemIndex } = run;
-	try {
-		const options = context.getNodeParameter('options', itemIndex, {}) as ChatFormOptions & IDataObject;
-		const model = readModelId(context, itemIndex);
-		const messages = readMessages(context, itemIndex);
-		const body = buildChatBody({ model, messages, options });
-		const simplify = context.getNodeParameter('simplify', itemIndex, true) as boolean;
-		const reasoning = readReasoningMode(options.reasoning);
-		const live = liveDeltas(run, reasoning);
-		const completion = await completeChat({
-			connection: run.connection,
-			endpoint: chatEndpointOf(options),
-			body,
-			stream: options.stream !== false,
-			policy: policyFromOptions(options, run.signal),
-			onDelta: live?.push,
-		});
-		live?.finish();
-		if (!simplify) return rawCompletion(completion);
-		return simplifyCompletion(completion, { reasoning, parseJson: options.parseJsonOutput === true, request: body });
-	} catch (error) {
-		if (error instanceof ChatInputError) {
-			throw new NodeOperationError(context.getNode(), error.message, { itemIndex, description: error.description });
-		}
-		throw error;
-	}
+	const options = readOptions(context, itemIndex, 'chatCompletion');
+	const model = readModelId(context, itemIndex);
+	const messages = readMessages(context, itemIndex);
+	const { body, droppedMessages } = buildChatBody({ model, messages, options });
+	const simplify = context.getNodeParameter('simplify', itemIndex, true) as boolean;
+	const reasoning = (options.reasoning as ReasoningMode | undefined) ?? 'separate';
+	const live = liveDeltas(run, reasoning);
+	const completion = await completeChat({
+		connection: run.connection,
+		endpoint: chatEndpointOf(options),
+		body,
+		stream: options.stream !== false,
+		policy: policyFromOptions(options, run.signal),
+		onDelta: live?.push,
+	});
+	live?.finish();
+	if (!simplify) return rawCompletion(completion);
+	const results = simplifyCompletion(completion, { reasoning, parseJson: options.parseJsonOutput === true, request: body });
+	if (droppedMessages === undefined) return results;
+	return results.map((result) => ({ ...result, droppedMessages }));
 };
 
 function readMessages(context: IExecuteFunctions, itemIndex: number): ChatMessage[] {
@@ -57,12 +52,6 @@ function readMessages(context: IExecuteFunctions, itemIndex: number): ChatMessag
 	messages = withSystemMessage(messages, context.getNodeParameter('systemMessage', itemIndex, ''));
 	assertConversation(messages);
 	return messages;
-}
-
-function readReasoningMode(value: unknown): ReasoningMode {
-	if (value === undefined || value === '') return 'separate';
-	if (REASONING_MODES.includes(value as ReasoningMode)) return value as ReasoningMode;
-	throw new ChatInputError(`Unknown reasoning mode ${JSON.stringify(value)}`, `Reasoning must be one of: ${REASONING_MODES.join(', ')}.`);
 }
 
 interface LiveDeltas {

@@ -1,6 +1,7 @@
 import type { IDataObject } from 'n8n-workflow';
 
-import { ChatInputError } from './inputError';
+import { InputError } from '../inputError';
+import { parseJson, parseJsonOrText } from '../json';
 import { notJsonHint } from './jsonHint';
 import { shapeReasoning, type ReasoningMode } from './reasoning';
 import type { ChatCompletion, ChatCompletionChoice, ChatRequestBody, ChatToolCall, ChatUsage } from './types';
@@ -71,11 +72,7 @@ function simplifyToolCalls(calls: ChatToolCall[] | null | undefined): IDataObjec
 /** Arguments arrive as JSON text; an object is what a next node can use, the text is kept if it is not JSON. */
 function parseArguments(text: string | undefined): IDataObject | string {
 	if (typeof text !== 'string' || text.trim() === '') return {};
-	try {
-		return JSON.parse(text) as IDataObject;
-	} catch {
-		return text;
-	}
+	return parseJsonOrText(text) as IDataObject | string;
 }
 
 /** Models often wrap JSON in a Markdown code fence even when told not to. */
@@ -85,14 +82,12 @@ function parseContent(content: string, choice: ChatCompletionChoice, several: bo
 	const trimmed = content.trim();
 	const fenced = CODE_FENCE.exec(trimmed);
 	const text = fenced ? fenced[1].trim() : trimmed;
-	try {
-		return JSON.parse(text) as IDataObject;
-	} catch (error) {
-		const which = several ? `The answer of choice ${choice.index}` : 'The answer';
-		const preview = text === '' ? '(empty)' : JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
-		throw new ChatInputError(
-			`${which} is not valid JSON, so Parse JSON Output cannot turn it into an object: ${(error as Error).message}`,
-			`It begins ${preview}. ${notJsonHint(request, choice.finish_reason === 'length')}`,
-		);
-	}
+	const parsed = parseJson(text);
+	if (parsed.ok) return parsed.value as IDataObject;
+	const which = several ? `The answer of choice ${choice.index}` : 'The answer';
+	const preview = text === '' ? '(empty)' : JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+	throw new InputError(
+		`${which} is not valid JSON, so Parse JSON Output cannot turn it into an object: ${parsed.error}`,
+		`It begins ${preview}. ${notJsonHint(request, choice.finish_reason === 'length')}`,
+	);
 }

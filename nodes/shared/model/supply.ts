@@ -1,12 +1,12 @@
 import type { ISupplyDataFunctions, SupplyData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { ChatInputError } from '../chat/inputError';
 import { readConnection } from '../connection';
 import { readModelId } from '../modelParameter';
+import { readOptions } from '../options/collection';
 import { AiSdkNotFoundError, aiSdkMissingHint, loadAiSdk, loadModelParts, type ModelParts } from './aiSdk';
 import { buildChatModel } from './chatOpenAi';
-import { chatModelSetup, type ChatModelOptions } from './config';
+import { chatModelSetup } from './config';
 import { failedAttemptHandler } from './modelError';
 
 /**
@@ -18,15 +18,7 @@ export async function supplyChatModel(context: ISupplyDataFunctions, itemIndex: 
 	const node = context.getNode();
 	const connection = await readConnection(context);
 	const modelId = readModelId(context, itemIndex);
-	const options = context.getNodeParameter('options', itemIndex, {}) as ChatModelOptions;
-
-	let setup: ReturnType<typeof chatModelSetup>;
-	try {
-		setup = chatModelSetup(connection, modelId, options);
-	} catch (error) {
-		if (!(error instanceof ChatInputError)) throw error;
-		throw new NodeOperationError(node, error.message, { itemIndex, description: error.description });
-	}
+	const setup = chatModelSetup(connection, modelId, readOptions(context, itemIndex, 'chatModel'));
 
 	const { model: chatModel, dispatcher } = buildChatModel(
 		context,
@@ -41,6 +33,9 @@ function loadParts(context: ISupplyDataFunctions, itemIndex: number): ModelParts
 	try {
 		return loadModelParts(loadAiSdk());
 	} catch (error) {
+		// Anything else is a fault in n8n's own SDK module: it goes on unchanged to supplyData's
+		// caller, which n8n wraps with this node, rather than be dressed up as the missing-SDK case.
+		// eslint-disable-next-line @n8n/community-nodes/require-node-api-error
 		if (!(error instanceof AiSdkNotFoundError)) throw error;
 		throw new NodeOperationError(context.getNode(), error.message, {
 			itemIndex,

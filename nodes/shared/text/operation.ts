@@ -3,17 +3,24 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { completeChat } from '../chat/complete';
 import { readModelId } from '../modelParameter';
+import { readOptions } from '../options/collection';
 import { policyFromOptions } from '../policy';
 import type { ItemOperation, ItemRun } from '../runner';
 import { requestJson, requestStream, type ApiRequest, type RequestPolicy } from '../transport/client';
 import { TextStreamAssembler, generationFromChat, readTextReply, type TextGeneration } from './assemble';
-import { buildChatBody, buildTextGenerateBody, type TextGenerateBody, type TextGenerateOptions } from './body';
+import { promptAsChatBody, textGenerateBody, type TextGenerateInput } from './body';
 import { simplifyGeneration, streamedReply } from './output';
 
 /** Where the prompt goes: seed 003's own endpoint, or chat for services that only offer that. */
 export type TextEndpoint = 'textGenerate' | 'chatCompletions';
 
 export const TEXT_GENERATE_PATH = '/text/generate';
+
+/** How the request is made: the Stream option, read once, and the transport policy. */
+interface TextRequest {
+	stream: boolean;
+	policy: RequestPolicy;
+}
 
 /** One answer and the item Simplify Output off shows for it. */
 interface Answer {
@@ -28,12 +35,12 @@ export const textGenerateOperation: ItemOperation = async (context, run) => {
 	const prompt = readPrompt(context, itemIndex);
 	const endpoint = context.getNodeParameter('endpoint', itemIndex, 'textGenerate') as TextEndpoint;
 	const simplify = context.getNodeParameter('simplify', itemIndex, true) as boolean;
-	const options = context.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	const options = readOptions(context, itemIndex, 'textGenerate');
 
-	const body = buildTextGenerateBody({ model, prompt, options: options as TextGenerateOptions });
-	const policy = policyFromOptions(options, run.signal);
+	const input: TextGenerateInput = { model, prompt, options };
+	const request: TextRequest = { stream: options.stream !== false, policy: policyFromOptions(options, run.signal) };
 	const answer =
-		endpoint === 'chatCompletions' ? await viaChat(run, body, policy) : await viaTextGenerate(run, body, policy);
+		endpoint === 'chatCompletions' ? await viaChat(run, input, request) : await viaTextGenerate(run, input, request);
 	return [simplify ? simplifyGeneration(answer.generation, model) : answer.raw];
 };
 
@@ -56,14 +63,16 @@ function readPrompt(context: IExecuteFunctions, itemIndex: number): string {
 	return prompt;
 }
 
-async function viaTextGenerate(run: ItemRun, body: TextGenerateBody, policy: RequestPolicy): Promise<Answer> {
+async function viaTextGenerate(run: ItemRun, input: TextGenerateInput, { stream, policy }: TextRequest): Promise<Answer> {
+	const body = textGenerateBody(input);
 	const apiRequest: ApiRequest = {
 		method: 'POST',
 		path: TEXT_GENERATE_PATH,
 		baseUrl: run.connection.textGenerateUrl,
-		body,
+		// Not streaming is the service's default, so only a stream is asked for.
+		body: stream ? { ...body, stream: true } : body,
 	};
-	if (!body.stream) {
+	if (!stream) {
 		const response = await requestJson(run.connection, apiRequest, policy);
 		const generation = readTextReply(response.body, response.requestId);
 		// Stream off (the request) with streaming to the chat on: the chat gets the answer in one piece.
@@ -85,12 +94,12 @@ async function viaTextGenerate(run: ItemRun, body: TextGenerateBody, policy: Req
 	return { generation, raw: streamedReply(generation) };
 }
 
-async function viaChat(run: ItemRun, body: TextGenerateBody, policy: RequestPolicy): Promise<Answer> {
+async function viaChat(run: ItemRun, input: TextGenerateInput, { stream, policy }: TextRequest): Promise<Answer> {
 	const completion = await completeChat({
 		connection: run.connection,
 		endpoint: '/chat/completions',
-		body: buildChatBody(body),
-		stream: body.stream,
+		body: promptAsChatBody(input),
+		stream,
 		policy,
 		onDelta: run.onDelta,
 	});

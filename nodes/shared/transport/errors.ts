@@ -1,6 +1,7 @@
 import type { INode, JsonObject } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
+import { InputError } from '../inputError';
 import { isObject } from '../json';
 
 /** What went wrong, in the terms a caller can act on (retry, report, hint). */
@@ -308,6 +309,9 @@ export function toNodeError(node: INode, error: unknown, itemIndex: number): Err
 	if (error instanceof NodeApiError || error instanceof NodeOperationError) {
 		if (error.context.itemIndex === undefined) error.context.itemIndex = itemIndex;
 		return error;
+	}
+	if (error instanceof InputError) {
+		return new NodeOperationError(node, error.message, { itemIndex, description: `${error.description} (item ${itemIndex})` });
 	}
 	if (!(error instanceof NebulaBlockError)) {
 		const message = error instanceof Error ? error.message : String(error);

@@ -5,7 +5,7 @@
  */
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 
-import { parseJsonOrText } from '../json';
+import { parseJson, parseJsonOrText } from '../json';
 import { dispatcherFor } from './dispatcher';
 import { AnswerCutShort, NebulaBlockError, firstTokenTimeout, httpFailure, readServiceError, redact } from './errors';
 import { EventStreamReader, type StreamHandler } from './stream';
@@ -326,19 +326,14 @@ export function failureFor(
 
 export function parseJsonText(response: BufferedResponse, connection: Connection): unknown {
 	const text = response.text;
-	try {
-		return JSON.parse(text);
-	} catch {
-		throw new NebulaBlockError({
-			kind: 'invalidResponse',
-			status: response.statusCode,
-			message: redact(
-				`The service sent a reply that is not JSON: ${text.slice(0, 200) || '(empty body)'}`,
-				[connection.apiKey],
-			),
-			requestId: requestIdOf(response),
-		});
-	}
+	const parsed = parseJson(text);
+	if (parsed.ok) return parsed.value;
+	throw new NebulaBlockError({
+		kind: 'invalidResponse',
+		status: response.statusCode,
+		message: redact(`The service sent a reply that is not JSON: ${text.slice(0, 200) || '(empty body)'}`, [connection.apiKey]),
+		requestId: requestIdOf(response),
+	});
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

@@ -1,4 +1,4 @@
-import { parseJsonOrText } from '../json';
+import { parseJson, parseJsonOrText } from '../json';
 import { NebulaBlockError, readServiceError, redact, streamFailure } from './errors';
 import { SseDecoder, type SseEvent } from './sse';
 
@@ -86,16 +86,15 @@ function deliver(events: SseEvent[], onPayload: StreamHandler, context: StreamCo
 }
 
 function parsePayload(data: string, context: StreamContext): Record<string, unknown> {
-	let parsed: unknown;
-	try {
-		parsed = JSON.parse(data);
-	} catch {
+	const json = parseJson(data);
+	if (!json.ok) {
 		throw new NebulaBlockError({
 			kind: 'invalidResponse',
 			message: redact(`The stream sent an event that is not JSON: ${data.slice(0, 200)}`, context.secrets),
 			requestId: context.requestId,
 		});
 	}
+	const parsed = json.value;
 	if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
 		throw new NebulaBlockError({
 			kind: 'invalidResponse',

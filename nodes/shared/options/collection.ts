@@ -1,0 +1,75 @@
+import type { IDataObject, IExecuteFunctions, INodeProperties, ISupplyDataFunctions } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { fieldRule, isUnset } from './rules';
+import { OPTION_TABLE, type NodeVariant, type OptionEntry, type OptionName, type OptionNode } from './table';
+
+type ParameterReader = Pick<IExecuteFunctions | ISupplyDataFunctions, 'getNodeParameter' | 'getNode'>;
+
+/** The options one node offers, each with its field as that node shows it. */
+export function optionsOf(node: OptionNode): Array<{ name: OptionName; entry: OptionEntry; variant: NodeVariant; field: INodeProperties }> {
+	return (Object.entries(OPTION_TABLE) as Array<[OptionName, OptionEntry]>)
+		.filter(([, entry]) => entry.offeredBy[node] !== undefined)
+		.map(([name, entry]) => {
+			const variant = entry.offeredBy[node] as NodeVariant;
+			const field: INodeProperties = { ...entry.field };
+			if (variant.default !== undefined) field.default = variant.default;
+			if (variant.description !== undefined) field.description = variant.description;
+			if (variant.options !== undefined) field.options = variant.options;
+			return { name, entry, variant, field };
+		});
+}
+
+/** A node's Options collection, in alphabetical order of display name as n8n lists options. */
+export function optionsCollection(node: OptionNode): INodeProperties {
+	const fields = optionsOf(node)
+		.map(({ field }) => field)
+		.sort((a, b) => a.displayName.localeCompare(b.displayName));
+	return {
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: fields,
+	};
+}
+
+/** The options of one item, each checked by its rule; an option left out is absent. */
+export type OptionValues = Partial<Record<OptionName, unknown>>;
+
+/**
+ * Reads the Options collection of one item and checks every value by its option's rule, the same
+ * way in every node. An expression may give a value of the wrong type (n8n does not check a
+ * collection's expressions): it stops the item with a NodeOperationError that names the field and
+ * the item. Options a node sends with their default (Text Generate's) get it when left out.
+ */
+export function readOptions(context: ParameterReader, itemIndex: number, node: OptionNode): OptionValues {
+	const given = (context.getNodeParameter('options', itemIndex, {}) ?? {}) as IDataObject;
+	const values: OptionValues = {};
+	for (const { name, entry, variant, field } of optionsOf(node)) {
+		const raw = given[name];
+		if (isUnset(raw)) {
+			if (variant.sentWhenUnset) values[name] = field.default;
+			continue;
+		}
+		const checked = (entry.rule ?? fieldRule(field))(raw, field.displayName);
+		if (!checked.ok) {
+			throw new NodeOperationError(context.getNode(), checked.message, {
+				itemIndex,
+				description: `${checked.fix} (item ${itemIndex})`,
+			});
+		}
+		if (checked.value !== undefined) values[name] = checked.value;
+	}
+	return values;
+}
+
+/** The body fields sent as they are (`bodyKey`): the same for every node and endpoint that offers them. */
+export function plainBodyFields(node: OptionNode, values: OptionValues): Record<string, unknown> {
+	const body: Record<string, unknown> = {};
+	for (const { name, entry } of optionsOf(node)) {
+		if (entry.bodyKey !== undefined && values[name] !== undefined) body[entry.bodyKey] = values[name];
+	}
+	return body;
+}
