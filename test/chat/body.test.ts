@@ -1,18 +1,29 @@
-import { buildChatBody, chatEndpointOf, type ChatFormOptions } from '../../nodes/shared/chat/body';
-import { ChatInputError } from '../../nodes/shared/chat/inputError';
+import type { IDataObject } from 'n8n-workflow';
+
+import { buildChatBody, chatEndpointOf } from '../../nodes/shared/chat/body';
 import type { ChatMessage } from '../../nodes/shared/chat/types';
+import { InputError } from '../../nodes/shared/inputError';
+import { checkOptions, type OptionValues } from '../../nodes/shared/options/collection';
 
 const messages: ChatMessage[] = [{ role: 'user', content: 'Hi' }];
-const build = (options: ChatFormOptions) => buildChatBody({ model: 'm', messages, options });
 
-function failure(run: () => unknown): ChatInputError {
+/** The form's options as the node checks them; a broken rule fails like the node's input errors. */
+function checked(options: IDataObject): OptionValues {
+	const result = checkOptions('chatCompletion', options);
+	if (!result.ok) throw new InputError(result.message, result.fix);
+	return result.values;
+}
+
+const build = (options: IDataObject) => buildChatBody({ model: 'm', messages, options: checked(options) }).body;
+
+function failure(run: () => unknown): InputError {
 	try {
 		run();
 	} catch (error) {
-		expect(error).toBeInstanceOf(ChatInputError);
-		return error as ChatInputError;
+		expect(error).toBeInstanceOf(InputError);
+		return error as InputError;
 	}
-	throw new Error('expected a ChatInputError');
+	throw new Error('expected an InputError');
 }
 
 describe('buildChatBody', () => {
@@ -24,7 +35,7 @@ describe('buildChatBody', () => {
 		).toEqual({ model: 'm', messages });
 	});
 
-	it.each<[ChatFormOptions, Record<string, unknown>]>([
+	it.each<[IDataObject, Record<string, unknown>]>([
 		[{ maxTokens: 100 }, { max_tokens: 100 }],
 		[{ temperature: 0 }, { temperature: 0 }],
 		[{ topP: 0.5 }, { top_p: 0.5 }],
@@ -36,7 +47,7 @@ describe('buildChatBody', () => {
 		[{ numberOfChoices: 3 }, { n: 3 }],
 		[{ responseFormat: 'text' }, {}],
 		[{ responseFormat: 'json_object' }, { response_format: { type: 'json_object' } }],
-		[{ toolChoice: 'auto' }, { tool_choice: 'auto' }],
+		[{ toolChoice: 'auto', tools: [{ name: 'a' }] }, { tools: [{ type: 'function', function: { name: 'a' } }], tool_choice: 'auto' }],
 	])('maps %j', (options, fields) => {
 		expect(build(options)).toEqual({ model: 'm', messages, ...fields });
 	});
@@ -85,8 +96,16 @@ describe('buildChatBody', () => {
 		expect(build({ tools: '[]' })).toEqual({ model: 'm', messages });
 	});
 
+	it.each<[string, IDataObject]>([
+		['Auto and no Tools', { toolChoice: 'auto' }],
+		['Auto and Tools "[]" (an expression that found none)', { toolChoice: 'auto', tools: '[]' }],
+		['None and an empty list', { toolChoice: 'none', tools: [] }],
+	])('sends neither tools nor tool_choice for %s: servers reject tool_choice alone', (_case, options) => {
+		expect(build(options)).toEqual({ model: 'm', messages });
+	});
+
 	it('rejects tools that are not function definitions and a tool choice without tools', () => {
-		expect(failure(() => build({ tools: '{}' })).message).toBe('Tools must be a JSON array');
+		expect(failure(() => build({ tools: '{}' })).message).toBe('Tools must be a JSON array, not an object');
 		expect(failure(() => build({ tools: [{ type: 'function', function: {} }] })).message).toBe('Tool at index 0 has no function name');
 		expect(failure(() => build({ tools: [{ name: 'a' }, 'x'] })).message).toBe('Tool at index 1 is not an object');
 		expect(failure(() => build({ toolChoice: 'required' })).message).toMatch(/Tools is empty/);
@@ -105,12 +124,12 @@ describe('buildChatBody', () => {
 			top_k: 40,
 		});
 		expect(build({ additionalBodyFields: { repetition_penalty: 1.1 } }).repetition_penalty).toBe(1.1);
-		expect(failure(() => build({ additionalBodyFields: '[1]' })).message).toBe('Additional Body Fields must be a JSON object');
+		expect(failure(() => build({ additionalBodyFields: '[1]' })).message).toBe('Additional Body Fields must be a JSON object, not an array');
 	});
 
 	it('rejects numbers that are not numbers, with the field name', () => {
-		expect(failure(() => build({ temperature: 'hot' })).message).toBe('Temperature must be a number, not "hot"');
-		expect(failure(() => build({ numberOfChoices: 0 })).message).toBe('Number of Choices must be a whole number of at least 1, not 0');
+		expect(failure(() => build({ temperature: 'hot' })).message).toBe('Temperature must be a number from 0 to 2, not the text "hot"');
+		expect(failure(() => build({ numberOfChoices: 0 })).message).toBe('Number of Choices must be a whole number from 1 to 10, not the number 0');
 		expect(build({ maxTokens: '12' }).max_tokens).toBe(12);
 	});
 
@@ -122,16 +141,27 @@ describe('buildChatBody', () => {
 			{ role: 'user', content: 'last' },
 		];
 
-		it('evicts the earliest messages on the client for Chat Completions', () => {
-			const body = buildChatBody({ model: 'm', messages: long, options: { promptTruncateLength: 120 } });
+		it('evicts the earliest messages on the client for Chat Completions, and says how many', () => {
+			const { body, droppedMessages } = buildChatBody({ model: 'm', messages: long, options: checked({ promptTruncateLength: 120 }) });
 			expect(body.messages.map((m) => m.role)).toEqual(['system', 'assistant', 'user']);
+			expect(droppedMessages).toBe(1);
 			expect(body.prompt_truncate_len).toBeUndefined();
 		});
 
 		it('also sends prompt_truncate_len for Chat Text', () => {
-			const body = buildChatBody({ model: 'm', messages: long, options: { promptTruncateLength: 120, endpoint: 'chatText' } });
+			const { body, droppedMessages } = buildChatBody({
+				model: 'm',
+				messages: long,
+				options: checked({ promptTruncateLength: 120, endpoint: 'chatText' }),
+			});
 			expect(body.messages.map((m) => m.role)).toEqual(['system', 'assistant', 'user']);
+			expect(droppedMessages).toBe(1);
 			expect(body.prompt_truncate_len).toBe(120);
+		});
+
+		it('reports 0 when everything fits, and nothing when the option is not set', () => {
+			expect(buildChatBody({ model: 'm', messages: long, options: checked({ promptTruncateLength: 5000 }) }).droppedMessages).toBe(0);
+			expect(buildChatBody({ model: 'm', messages: long, options: {} })).not.toHaveProperty('droppedMessages');
 		});
 	});
 });
@@ -139,8 +169,8 @@ describe('buildChatBody', () => {
 describe('chatEndpointOf', () => {
 	it('maps the Endpoint option to a path', () => {
 		expect(chatEndpointOf({})).toBe('/chat/completions');
-		expect(chatEndpointOf({ endpoint: 'chatCompletions' })).toBe('/chat/completions');
-		expect(chatEndpointOf({ endpoint: 'chatText' })).toBe('/inference/chat_text');
-		expect(failure(() => chatEndpointOf({ endpoint: 'x' })).message).toBe('Unknown endpoint "x"');
+		expect(chatEndpointOf(checked({ endpoint: 'chatCompletions' }))).toBe('/chat/completions');
+		expect(chatEndpointOf(checked({ endpoint: 'chatText' }))).toBe('/inference/chat_text');
+		expect(failure(() => checked({ endpoint: 'x' })).message).toBe('Endpoint must be one of "chatCompletions", "chatText", not the text "x"');
 	});
 });

@@ -207,8 +207,8 @@ describe('request body', () => {
 	it('names a bad option and sends nothing', async () => {
 		const { error, requests } = await run({ options: { tools: '{"name": "x"}' } });
 		expect(error).toBeInstanceOf(NodeOperationError);
-		expect(error?.message).toBe('Tools must be a JSON array');
-		expect((error as NodeOperationError).description).toMatch(/array of function definitions/);
+		expect(error?.message).toBe('Tools must be a JSON array, not an object');
+		expect((error as NodeOperationError).description).toMatch(/^Write Tools as a JSON array, e\.g\. \[\{"type": "function".*\(item 0\)$/);
 		expect((error as NodeOperationError).context.itemIndex).toBe(0);
 		expect(requests).toHaveLength(0);
 	});

@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
 import type { INodeProperties } from 'n8n-workflow';
 
 import codex from '../../nodes/NebulaBlockChat/NebulaBlockChat.node.json';
@@ -5,6 +8,9 @@ import { NebulaBlockChat } from '../../nodes/NebulaBlockChat/NebulaBlockChat.nod
 import { LmChatNebulaBlock } from '../../nodes/LmChatNebulaBlock/LmChatNebulaBlock.node';
 import { NebulaBlockTextGenerate } from '../../nodes/NebulaBlockTextGenerate/NebulaBlockTextGenerate.node';
 import { buildChatBody } from '../../nodes/shared/chat/body';
+import { checkOptions, optionsOf } from '../../nodes/shared/options/collection';
+import { expectedNumber } from '../../nodes/shared/options/rules';
+import { OPTION_TABLE, type OptionEntry, type OptionNode } from '../../nodes/shared/options/table';
 import { nebulaBlockApiTest } from '../../nodes/shared/methods/testCredential';
 
 const { description } = new NebulaBlockChat();
@@ -32,37 +38,12 @@ describe('Chat Completion node description', () => {
 		}
 	});
 
-	it('has exactly the options the code reads, in alphabetical order', () => {
+	it('has exactly the options of the option table that name it, in alphabetical order', () => {
 		expect(optionList.map((option) => option.name).sort()).toEqual(
-			[
-				// buildChatBody
-				'additionalBodyFields',
-				'endpoint',
-				'frequencyPenalty',
-				'jsonSchema',
-				'jsonSchemaName',
-				'maxTokens',
-				'numberOfChoices',
-				'presencePenalty',
-				'promptTruncateLength',
-				'responseFormat',
-				'seed',
-				'stop',
-				'temperature',
-				'toolChoice',
-				'toolChoiceFunction',
-				'tools',
-				'topP',
-				// the operation, the runner and the request policy
-				'parseJsonOutput',
-				'reasoning',
-				'stream',
-				'enableStreaming',
-				'concurrency',
-				'batchDelay',
-				'timeout',
-				'maxRetries',
-			].sort(),
+			Object.entries(OPTION_TABLE)
+				.filter(([, entry]) => 'chatCompletion' in entry.offeredBy)
+				.map(([name]) => name)
+				.sort(),
 		);
 		const names = optionList.map((option) => option.displayName);
 		expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b)));
@@ -70,9 +51,69 @@ describe('Chat Completion node description', () => {
 
 	it('gives a valid request when every option is added with its default', () => {
 		const defaults = Object.fromEntries(optionList.map((option) => [option.name, option.default]));
-		const body = buildChatBody({ model: 'm', messages: [{ role: 'user', content: 'Hi' }], options: defaults });
+		const checked = checkOptions('chatCompletion', defaults);
+		if (!checked.ok) throw new Error(checked.message);
+		const { body } = buildChatBody({ model: 'm', messages: [{ role: 'user', content: 'Hi' }], options: checked.values });
 		expect(body).toMatchObject({ model: 'm', max_tokens: 1024, temperature: 1, top_p: 1, n: 1, tool_choice: 'auto' });
 		expect(body).not.toHaveProperty('response_format');
 		expect((body.tools as unknown[]).length).toBe(1);
 	});
 });
+
+describe('Options collections from the option table', () => {
+	const collections = {
+		chatCompletion: new NebulaBlockChat().description.properties,
+		textGenerate: new NebulaBlockTextGenerate().description.properties,
+		chatModel: new LmChatNebulaBlock().description.properties,
+	};
+
+	it.each(Object.keys(collections) as OptionNode[])('%s: each field as the table declares it, with the node\'s own default, sorted', (node) => {
+		const options = (collections[node].find((property) => property.name === 'options') as INodeProperties).options as INodeProperties[];
+		const expected = optionsOf(node).map(({ field }) => field);
+		expect([...options].sort(byName)).toEqual([...expected].sort(byName));
+		const names = options.map((option) => option.displayName);
+		expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b)));
+	});
+
+	it('Text Generate shows the service\'s defaults (256 / 0.7 / 1); the others the table\'s', () => {
+		const defaults = (node: OptionNode) => Object.fromEntries(optionsOf(node).map(({ name, field }) => [name, field.default]));
+		expect(defaults('textGenerate')).toMatchObject({ maxTokens: 256, temperature: 0.7, topP: 1, stream: true });
+		expect(defaults('chatCompletion')).toMatchObject({ maxTokens: 1024, temperature: 1, topP: 1, stream: true });
+		expect(defaults('chatModel')).toMatchObject({ maxTokens: 1024, temperature: 1, topP: 1, timeout: 600, maxRetries: 2 });
+	});
+
+	it('every number field states its range the way its rule reads it, and every option says where it goes', () => {
+		for (const [name, entry] of Object.entries(OPTION_TABLE) as Array<[string, OptionEntry]>) {
+			const routes = [entry.bodyKey, entry.builtInto, entry.readBy].filter((route) => route !== undefined);
+			expect([name, routes.length]).toEqual([name, 1]);
+			if (entry.field.type === 'number') expect([name, expectedNumber(entry.field)]).toEqual([name, expect.stringMatching(/^a (whole )?number/)]);
+		}
+	});
+
+	it('the README lists every option of every node\'s form', () => {
+		const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+		const sections: Record<OptionNode, string> = {
+			chatCompletion: section(readme, '## Nebula Block Chat Completion', '**Options**'),
+			textGenerate: section(readme, '## Nebula Block Text Generate', '**Options**'),
+			chatModel: section(readme, '## Nebula Block Chat Model', 'Options:'),
+		};
+		for (const node of Object.keys(sections) as OptionNode[]) {
+			const missing = optionsOf(node)
+				.map(({ field }) => field.displayName.replace(/ \((Seconds|Milliseconds)\)$/, ''))
+				.filter((name) => !sections[node].includes(name));
+			expect([node, missing]).toEqual([node, []]);
+		}
+	});
+});
+
+const byName = (a: INodeProperties, b: INodeProperties) => a.name.localeCompare(b.name);
+
+/** The paragraph of the README that starts at `marker` inside the section headed `heading`. */
+function section(readme: string, heading: string, marker: string): string {
+	const start = readme.indexOf(heading);
+	const from = readme.indexOf(marker, start);
+	const end = readme.indexOf('\n\n', from);
+	expect(start).toBeGreaterThanOrEqual(0);
+	expect(from).toBeGreaterThan(start);
+	return readme.slice(from, end).replace(/\s+/g, ' ');
+}

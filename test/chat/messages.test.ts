@@ -1,14 +1,14 @@
-import { ChatInputError } from '../../nodes/shared/chat/inputError';
+import { InputError } from '../../nodes/shared/inputError';
 import { assertConversation, messagesFromForm, messagesFromJson, withSystemMessage } from '../../nodes/shared/chat/messages';
 
-function failure(run: () => unknown): ChatInputError {
+function failure(run: () => unknown): InputError {
 	try {
 		run();
 	} catch (error) {
-		expect(error).toBeInstanceOf(ChatInputError);
-		return error as ChatInputError;
+		expect(error).toBeInstanceOf(InputError);
+		return error as InputError;
 	}
-	throw new Error('expected a ChatInputError');
+	throw new Error('expected a InputError');
 }
 
 describe('messagesFromForm', () => {

@@ -1,4 +1,4 @@
-import { ChatInputError } from '../../nodes/shared/chat/inputError';
+import { InputError } from '../../nodes/shared/inputError';
 import { rawCompletion, simplifyCompletion } from '../../nodes/shared/chat/output';
 import type { ChatCompletion, ChatCompletionMessage, ChatRequestBody } from '../../nodes/shared/chat/types';
 
@@ -71,9 +71,9 @@ describe('simplifyCompletion', () => {
 		} catch (caught) {
 			error = caught;
 		}
-		expect(error).toBeInstanceOf(ChatInputError);
-		expect((error as ChatInputError).message).toMatch(/^The answer is not valid JSON, so Parse JSON Output cannot turn it into an object/);
-		expect((error as ChatInputError).description).toMatch(/cut off by Max Tokens/);
+		expect(error).toBeInstanceOf(InputError);
+		expect((error as InputError).message).toMatch(/^The answer is not valid JSON, so Parse JSON Output cannot turn it into an object/);
+		expect((error as InputError).description).toMatch(/cut off by Max Tokens/);
 	});
 
 	describe('the hint for an answer that is not JSON fits what the request asked for', () => {

@@ -115,7 +115,7 @@ describe('request body', () => {
 		expect(jsonOf(items)).toEqual([{ text: 'Echo: Hello there', finishReason: 'stop', model: MODEL }]);
 	});
 
-	it('sends the values the user set', async () => {
+	it('sends the values the user set; with Stream off, no stream field (not streaming is the service\'s default)', async () => {
 		const { items, error, requests } = await run({
 			options: { maxTokens: 3, temperature: 0.2, topP: 0.5, stop: 'END, ###', stream: false },
 			inputItems: [{ prompt: 'one two three four' }],
@@ -128,7 +128,6 @@ describe('request body', () => {
 			temperature: 0.2,
 			top_p: 0.5,
 			stop: ['END', '###'],
-			stream: false,
 		});
 		// The fake cuts its echo to max_tokens words and says so.
 		expect(jsonOf(items)).toEqual([
@@ -139,6 +138,28 @@ describe('request body', () => {
 				model: MODEL,
 			},
 		]);
+	});
+
+	it('checks numbers from expressions as the chat does: text holding a number is that number, empty is the default, words stop the item', async () => {
+		const { items, error, requests } = await run({
+			options: { maxTokens: '={{ $json.maxTokens }}', topP: '={{ $json.topP }}', temperature: '={{ $json.temperature }}' },
+			inputItems: [
+				{ prompt: 'one two', maxTokens: '300', topP: '', temperature: '0.2' },
+				{ prompt: 'three', maxTokens: '300', topP: '', temperature: 'abc' },
+			],
+			continueOnFail: true,
+		});
+		expect(error).toBeUndefined();
+		// Before, these went out as "max_tokens":"300", "top_p":"" and "temperature":"abc".
+		expect(requests.map((request) => request.body)).toEqual([
+			{ model: MODEL, prompt: 'one two', max_tokens: 300, temperature: 0.2, top_p: 1, stream: true },
+		]);
+		expect(items[0].json.text).toBe('Echo: one two');
+		expect(items[1].json).toEqual({ error: 'Temperature must be a number from 0 to 2, not the text "abc"' });
+		expect(items[1].error).toBeInstanceOf(NodeOperationError);
+		expect((items[1].error as NodeOperationError).description).toBe(
+			'Set Temperature to a number from 0 to 2, or remove the option; if it is an expression, check what it gives. (item 1)',
+		);
 	});
 
 	it('sends the model typed By ID through an expression, per item', async () => {

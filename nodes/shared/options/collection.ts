@@ -38,14 +38,15 @@ export function optionsCollection(node: OptionNode): INodeProperties {
 /** The options of one item, each checked by its rule; an option left out is absent. */
 export type OptionValues = Partial<Record<OptionName, unknown>>;
 
+/** The checked options, or the first one that breaks its rule and how to fix it. */
+export type CheckedOptions = { ok: true; values: OptionValues } | { ok: false; message: string; fix: string };
+
 /**
- * Reads the Options collection of one item and checks every value by its option's rule, the same
- * way in every node. An expression may give a value of the wrong type (n8n does not check a
- * collection's expressions): it stops the item with a NodeOperationError that names the field and
- * the item. Options a node sends with their default (Text Generate's) get it when left out.
+ * Checks every option a node offers by its rule, the same way in every node: a pure function of
+ * the Options collection as n8n hands it over. Options a node sends with their default (Text
+ * Generate's) get it when left out.
  */
-export function readOptions(context: ParameterReader, itemIndex: number, node: OptionNode): OptionValues {
-	const given = (context.getNodeParameter('options', itemIndex, {}) ?? {}) as IDataObject;
+export function checkOptions(node: OptionNode, given: IDataObject): CheckedOptions {
 	const values: OptionValues = {};
 	for (const { name, entry, variant, field } of optionsOf(node)) {
 		const raw = given[name];
@@ -54,15 +55,25 @@ export function readOptions(context: ParameterReader, itemIndex: number, node: O
 			continue;
 		}
 		const checked = (entry.rule ?? fieldRule(field))(raw, field.displayName);
-		if (!checked.ok) {
-			throw new NodeOperationError(context.getNode(), checked.message, {
-				itemIndex,
-				description: `${checked.fix} (item ${itemIndex})`,
-			});
-		}
+		if (!checked.ok) return checked;
 		if (checked.value !== undefined) values[name] = checked.value;
 	}
-	return values;
+	return { ok: true, values };
+}
+
+/**
+ * Reads the Options collection of one item and checks it. An expression may give a value of the
+ * wrong type (n8n does not check the expressions inside a collection): it stops the item with a
+ * NodeOperationError that names the field and the item.
+ */
+export function readOptions(context: ParameterReader, itemIndex: number, node: OptionNode): OptionValues {
+	const given = (context.getNodeParameter('options', itemIndex, {}) ?? {}) as IDataObject;
+	const checked = checkOptions(node, given);
+	if (checked.ok) return checked.values;
+	throw new NodeOperationError(context.getNode(), checked.message, {
+		itemIndex,
+		description: `${checked.fix} (item ${itemIndex})`,
+	});
 }
 
 /** The body fields sent as they are (`bodyKey`): the same for every node and endpoint that offers them. */
