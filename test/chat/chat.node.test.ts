@@ -204,6 +204,23 @@ describe('request body', () => {
 		});
 	});
 
+	it.each([
+		['no Tools', {}],
+		['Tools from an expression that gives []', { tools: '={{ [] }}' }],
+	])('Tool Choice Auto with %s sends neither tools nor tool_choice (servers reject tool_choice alone)', async (_case, tools) => {
+		const { error, requests } = await run({ options: { toolChoice: 'auto', stream: false, ...tools } });
+		expect(error).toBeUndefined();
+		expect(requests[0].body).toEqual({ model: MODEL, messages: [{ role: 'user', content: 'Hello there' }] });
+	});
+
+	it('Tool Choice Required with Tools "[]" stops the item: no tool can be called', async () => {
+		const { error, requests } = await run({ options: { toolChoice: 'required', tools: '[]' } });
+		expect(error).toBeInstanceOf(NodeOperationError);
+		expect(error?.message).toBe('Tool Choice is "required" but Tools is empty');
+		expect((error as NodeOperationError).description).toMatch(/\(item 0\)$/);
+		expect(requests).toHaveLength(0);
+	});
+
 	it('names a bad option and sends nothing', async () => {
 		const { error, requests } = await run({ options: { tools: '{"name": "x"}' } });
 		expect(error).toBeInstanceOf(NodeOperationError);
@@ -434,6 +451,25 @@ describe('Prompt Truncate Length and the Chat Text endpoint', () => {
 		expect(requests[0].body.messages).toEqual([history[0], history[2], history[3]]);
 		expect(requests[0].body).not.toHaveProperty('prompt_truncate_len');
 		expect(items[0].json.content).toBe('Echo: What now?');
+		// Left out without a word before: the simplified output now says how many messages went.
+		expect(items[0].json.droppedMessages).toBe(1);
+	});
+
+	it('says 0 when everything fits, and nothing when the option is not set', async () => {
+		const fits = await run({ parameters: { messagesSource: 'json', messagesJson: JSON.stringify(history) }, options: { promptTruncateLength: 5000 } });
+		expect(fits.requests[0].body.messages).toEqual(history);
+		expect(fits.items[0].json.droppedMessages).toBe(0);
+		const unset = await run({ parameters: { messagesSource: 'json', messagesJson: JSON.stringify(history) } });
+		expect(unset.items[0].json).not.toHaveProperty('droppedMessages');
+	});
+
+	it('leaves the raw output as the service sent it: the count is in the simplified output only', async () => {
+		const { items } = await run({
+			parameters: { messagesSource: 'json', messagesJson: JSON.stringify(history), simplify: false },
+			options: { promptTruncateLength: 400 },
+		});
+		expect(items[0].json.object).toBe('chat.completion');
+		expect(items[0].json).not.toHaveProperty('droppedMessages');
 	});
 
 	it('sends to /inference/chat_text with prompt_truncate_len, and gives the same output shape', async () => {
