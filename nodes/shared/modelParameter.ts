@@ -1,7 +1,8 @@
 import type { IExecuteFunctions, ISupplyDataFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-type ParameterReader = Pick<IExecuteFunctions | ISupplyDataFunctions, 'getNodeParameter' | 'getNode'>;
+/** What reading a node's parameters takes, in a node that runs (execute) or supplies a model. */
+export type ParameterReader = Pick<IExecuteFunctions | ISupplyDataFunctions, 'getNodeParameter' | 'getNode'>;
 
 /** The Model field's ID for one item; an empty one (e.g. an expression that gave nothing) stops the item. */
 export function readModelId(context: ParameterReader, itemIndex: number): string {

@@ -4,6 +4,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 
 import { openChatStream } from './chatStream';
 import { readConnection, type NebulaConnection } from './connection';
+import { readRunSettings } from './options/collection';
 import { toNodeError } from './transport/errors';
 
 /** Everything an operation needs for one item, prepared once per execution by the runner. */
@@ -19,8 +20,6 @@ export interface ItemRun {
 /** One input item in, one or more results out (several with Number of Choices > 1). */
 export type ItemOperation = (context: IExecuteFunctions, run: ItemRun) => Promise<IDataObject[]>;
 
-export const DEFAULT_CONCURRENCY = 5;
-
 /**
  * The one item loop of every node: runs the operation for each input item with bounded
  * concurrency, keeps input order, sets pairedItem, honours Continue On Fail, streams the answers
@@ -30,8 +29,7 @@ export async function runItems(context: IExecuteFunctions, operation: ItemOperat
 	const items = context.getInputData();
 	if (items.length === 0) return [[]];
 	const connection = await readConnection(context);
-	const concurrency = Math.max(1, Math.floor(Number(context.getNodeParameter('options.concurrency', 0, DEFAULT_CONCURRENCY))));
-	const batchDelayMs = Math.max(0, Number(context.getNodeParameter('options.batchDelay', 0, 0)));
+	const { concurrency, batchDelayMs } = readRunSettings(context);
 	const chat = openChatStream(context);
 	const continueOnFail = context.continueOnFail();
 

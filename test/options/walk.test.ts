@@ -272,6 +272,20 @@ describe.each(TARGETS)('$target: every option from form value to request', ({ ta
 	});
 });
 
+describe('the options the item runner reads before any item runs', () => {
+	it.each([
+		['concurrency', 'many', 'Concurrency must be a whole number from 1 to 100, not the text "many"'],
+		['batchDelay', '-5', 'Delay Between Batches (Milliseconds) must be a number of at least 0, not the text "-5"'],
+	])('%s from item 0\'s expression is checked too: %j stops the node, naming the field, before any request', async (name, value, message) => {
+		// Before, Concurrency "many" became NaN and failed inside Node's setMaxListeners.
+		const { error, requests } = await run('nebulaBlockTextGenerate', {}, { [name]: '={{ $json.value }}' }, [value, 2]);
+		expect(error).toBeInstanceOf(NodeOperationError);
+		expect(error?.message).toBe(message);
+		expect((error as NodeOperationError).context.itemIndex).toBe(0);
+		expect(requests).toHaveLength(0);
+	});
+});
+
 describe('chatModel: every option from form value to what supplyModel takes', () => {
 	const node = { name: 'Nebula Block Chat Model' } as INode;
 	const connection = { apiKey: 'nb-walk', baseUrl: 'https://example.test/v1', allowUnauthorizedCerts: false };

@@ -1,10 +1,9 @@
-import type { IDataObject, IExecuteFunctions, INodeProperties, ISupplyDataFunctions } from 'n8n-workflow';
+import type { IDataObject, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import type { ParameterReader } from '../modelParameter';
 import { fieldRule, isUnset } from './rules';
 import { OPTION_TABLE, type NodeVariant, type OptionEntry, type OptionName, type OptionNode } from './table';
-
-type ParameterReader = Pick<IExecuteFunctions | ISupplyDataFunctions, 'getNodeParameter' | 'getNode'>;
 
 /** The options one node offers, each with its field as that node shows it. */
 export function optionsOf(node: OptionNode): Array<{ name: OptionName; entry: OptionEntry; variant: NodeVariant; field: INodeProperties }> {
@@ -83,4 +82,27 @@ export function plainBodyFields(node: OptionNode, values: OptionValues): Record<
 		if (entry.bodyKey !== undefined && values[name] !== undefined) body[entry.bodyKey] = values[name];
 	}
 	return body;
+}
+
+/** How the runner paces the items: Concurrency and Delay Between Batches, read once, from item 0. */
+export interface RunSettings {
+	concurrency: number;
+	batchDelayMs: number;
+}
+
+/**
+ * The two options the item runner reads before any item runs, checked by the same rules as every
+ * other option (an expression that gives "many" stops the node with the field's name, instead of
+ * a NaN reaching the pool).
+ */
+export function readRunSettings(context: ParameterReader): RunSettings {
+	const given = (context.getNodeParameter('options', 0, {}) ?? {}) as IDataObject;
+	const read = (name: 'concurrency' | 'batchDelay'): number => {
+		const { field } = OPTION_TABLE[name];
+		if (isUnset(given[name])) return field.default;
+		const checked = fieldRule(field)(given[name], field.displayName);
+		if (checked.ok) return checked.value as number;
+		throw new NodeOperationError(context.getNode(), checked.message, { itemIndex: 0, description: `${checked.fix} (item 0)` });
+	};
+	return { concurrency: read('concurrency'), batchDelayMs: read('batchDelay') };
 }

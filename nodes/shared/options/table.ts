@@ -1,6 +1,5 @@
 import type { INodeProperties, INodePropertyOptions, NodeParameterValue } from 'n8n-workflow';
 
-import { DEFAULT_CONCURRENCY } from '../runner';
 import { jsonArrayRule, jsonObjectRule, stopSequencesRule, type OptionRule } from './rules';
 
 /** The nodes that have an Options collection. */
@@ -81,7 +80,7 @@ export const OPTION_TABLE = {
 			name: 'concurrency',
 			type: 'number',
 			typeOptions: { minValue: 1, maxValue: 100, numberPrecision: 0 },
-			default: DEFAULT_CONCURRENCY,
+			default: 5,
 			description: 'How many items are sent to the service at once. Output order always equals input order.',
 		},
 		readBy: 'the item runner',
