@@ -90,6 +90,22 @@ describe('Options collections from the option table', () => {
 		}
 	});
 
+	// n8n-nodes-base's lint checks the table's field literals, but not a node's variant (another
+	// description or default, spread in by optionsOf): these are its rules, on the fields as built.
+	it.each(['chatCompletion', 'textGenerate', 'chatModel'] as OptionNode[])('%s: every field as built keeps n8n\'s conventions', (node) => {
+		for (const { field } of optionsOf(node)) {
+			const description = field.description ?? '';
+			expect([field.name, /^[A-Z]/.test(description)]).toEqual([field.name, true]);
+			if (field.type === 'boolean') expect([field.name, description]).toEqual([field.name, expect.stringMatching(/^Whether /)]);
+			// One sentence ends without a period; several keep theirs.
+			if (!/\. \S/.test(description)) expect([field.name, description.endsWith('.')]).toEqual([field.name, false]);
+			if (field.placeholder !== undefined) expect([field.name, field.placeholder]).toEqual([field.name, expect.stringMatching(/^e\.g\. /)]);
+			for (const word of field.displayName.split(' ').filter((word) => !['of', 'and', 'or'].includes(word))) {
+				expect([field.name, word]).toEqual([field.name, expect.stringMatching(/^[A-Z(]/)]);
+			}
+		}
+	});
+
 	it('the README lists every option of every node\'s form', () => {
 		const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
 		const sections: Record<OptionNode, string> = {
