@@ -20,6 +20,7 @@ const CREDENTIALS = {
 	rateLimited: { id: 'chatModelRate001', name: 'Chat Model: rate limited' },
 	recovers: { id: 'chatModelRetry01', name: 'Chat Model: recovers' },
 	wrongKey: { id: 'chatModelWrong01', name: 'Chat Model: wrong key' },
+	badOption: { id: 'chatModelBadOpt1', name: 'Chat Model: bad option' },
 	tlsAllowed: { id: 'chatModelTlsOk01', name: 'Chat Model: self-signed allowed' },
 	tlsVerified: { id: 'chatModelTlsNo01', name: 'Chat Model: self-signed verified' },
 } satisfies Record<string, CredentialRef>;
@@ -78,6 +79,7 @@ beforeAll(async () => {
 		plain(CREDENTIALS.rateLimited, keys.rateLimited, fake.url),
 		plain(CREDENTIALS.recovers, keys.recovers, fake.url),
 		plain(CREDENTIALS.wrongKey, WRONG_KEY, fake.url),
+		plain(CREDENTIALS.badOption, keys.badOption, fake.url),
 		plain(CREDENTIALS.tlsAllowed, keys.tlsAllowed, tlsFront.url, { allowUnauthorizedCerts: true }),
 		plain(CREDENTIALS.tlsVerified, keys.tlsVerified, tlsFront.url, { allowUnauthorizedCerts: false }),
 	]);
@@ -94,6 +96,11 @@ beforeAll(async () => {
 		chainWorkflow('chatModelRateLimited', CREDENTIALS.rateLimited, 'Hello under a rate limit', { maxRetries: 2 }),
 		chainWorkflow('chatModelRecovers', CREDENTIALS.recovers, 'Hello after one rate limit'),
 		chainWorkflow('chatModelWrongKey', CREDENTIALS.wrongKey, 'Hello with a wrong key'),
+		// Expressions inside the Options collection reach the node unchecked by n8n.
+		chainWorkflow('chatModelBadOption', CREDENTIALS.badOption, 'Hello with a bad option', {
+			maxTokens: '={{ "64" }}',
+			temperature: '={{ "warm" }}',
+		}),
 		chainWorkflow('chatModelTlsAllowed', CREDENTIALS.tlsAllowed, 'Hello over a self-signed certificate'),
 		chainWorkflow('chatModelTlsVerified', CREDENTIALS.tlsVerified, 'Hello over an untrusted certificate', { maxRetries: 0 }),
 	]);
@@ -208,6 +215,16 @@ describe('Nebula Block Chat Model in n8n 2.8.4', () => {
 		// A rejected key is not retried.
 		expect(chatCalls(WRONG_KEY)).toHaveLength(1);
 		expectNoKey(WRONG_KEY, outcome);
+	});
+
+	test('an option of the wrong type from an expression: the model node names the field and the item, nothing is sent', async () => {
+		const { run } = await execute('chatModelBadOption');
+		expect(run.status).toBe('error');
+		const model = modelRun(run);
+		expect(model.executionStatus).toBe('error');
+		expect(model.error?.message).toBe('Temperature must be a number from 0 to 2, not the text "warm"');
+		expect(model.error?.description).toMatch(/^Set Temperature to a number from 0 to 2, or remove the option.*\(item 0\)$/);
+		expect(fake.requests(keys.badOption)).toHaveLength(0);
 	});
 
 	test('a 429 on every try: Max Retries more tries, then a rate-limit error with a hint on the model node', async () => {
