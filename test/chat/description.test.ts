@@ -3,11 +3,13 @@ import * as path from 'node:path';
 
 import type { INodeProperties } from 'n8n-workflow';
 
+import { NebulaBlockApi } from '../../credentials/NebulaBlockApi.credentials';
 import codex from '../../nodes/NebulaBlockChat/NebulaBlockChat.node.json';
 import { NebulaBlockChat } from '../../nodes/NebulaBlockChat/NebulaBlockChat.node';
 import { LmChatNebulaBlock } from '../../nodes/LmChatNebulaBlock/LmChatNebulaBlock.node';
 import { NebulaBlockTextGenerate } from '../../nodes/NebulaBlockTextGenerate/NebulaBlockTextGenerate.node';
 import { buildChatBody } from '../../nodes/shared/chat/body';
+import { CREDENTIAL_TYPE } from '../../nodes/shared/connection';
 import { checkOptions, optionsOf } from '../../nodes/shared/options/collection';
 import { expectedNumber } from '../../nodes/shared/options/rules';
 import { OPTION_TABLE, type OptionEntry, type OptionNode } from '../../nodes/shared/options/table';
@@ -31,6 +33,9 @@ describe('Chat Completion node description', () => {
 	});
 
 	it('every node that takes the credential can test it: n8n asks whichever node it finds first', () => {
+		// The nodes spell the name out (n8n's lint reads the literal); it is the credential's own.
+		expect(new NebulaBlockApi().name).toBe(CREDENTIAL_TYPE);
+		expect(CREDENTIAL_TYPE).toBe('nebulaBlockApi');
 		for (const node of [new NebulaBlockChat(), new NebulaBlockTextGenerate(), new LmChatNebulaBlock()]) {
 			const [credential] = node.description.credentials ?? [];
 			expect(credential).toEqual({ name: 'nebulaBlockApi', required: true, testedBy: 'nebulaBlockApiTest' });
