@@ -29,7 +29,7 @@ export const CHAT_ENDPOINTS: Record<string, ChatEndpoint> = {
 const STREAM_FIELDS = ['stream', 'stream_options'];
 
 export function chatEndpointOf(options: OptionValues): ChatEndpoint {
-	return CHAT_ENDPOINTS[(options.endpoint as string | undefined) ?? 'chatCompletions'];
+	return CHAT_ENDPOINTS[options.endpoint ?? 'chatCompletions'];
 }
 
 /**
@@ -41,7 +41,7 @@ export function buildChatBody(input: ChatFormInput): ChatRequest {
 	const body: ChatRequestBody = { model: input.model, messages: input.messages, ...plainBodyFields('chatCompletion', options) };
 	let droppedMessages: number | undefined;
 
-	const truncateLength = options.promptTruncateLength as number | undefined;
+	const truncateLength = options.promptTruncateLength;
 	if (truncateLength !== undefined) {
 		const truncation = truncateMessages(input.messages, truncateLength);
 		body.messages = truncation.messages;
@@ -53,12 +53,12 @@ export function buildChatBody(input: ChatFormInput): ChatRequest {
 
 	const format = responseFormat(options);
 	if (format) body.response_format = format;
-	const tools = toolDefinitions(options.tools as unknown[] | undefined);
+	const tools = toolDefinitions(options.tools);
 	if (tools) body.tools = tools;
 	const choice = toolChoice(options, tools !== undefined);
 	if (choice !== undefined) body.tool_choice = choice;
 
-	const extra = options.additionalBodyFields as Record<string, unknown> | undefined;
+	const extra = options.additionalBodyFields;
 	if (extra) {
 		// Last, so a field the form lacks (or one it sets differently) can be given exactly; the
 		// stream fields are the Stream option's, so they are not taken from here.
@@ -72,11 +72,11 @@ function responseFormat(options: OptionValues): Record<string, unknown> | undefi
 	// "text" is every server's default; leaving it out also keeps servers that know no response_format working.
 	if (format === undefined || format === 'text') return undefined;
 	if (format === 'json_object') return { type: 'json_object' };
-	const given = options.jsonSchema as Record<string, unknown> | undefined;
+	const given = options.jsonSchema;
 	if (!given) {
 		throw new InputError('Response Format is JSON Schema but the JSON Schema option is empty', 'Fill in the JSON Schema option with the schema the answer must follow (add it under Options if it is not there), or set Response Format to JSON Object.');
 	}
-	const name = (options.jsonSchemaName as string | undefined) ?? DEFAULT_JSON_SCHEMA_NAME;
+	const name = options.jsonSchemaName ?? DEFAULT_JSON_SCHEMA_NAME;
 	// A pasted OpenAI wrapper ({name, schema, strict}) is accepted as well as a bare schema.
 	if (isObject(given.schema) && typeof given.type !== 'string') {
 		return {
@@ -124,7 +124,7 @@ function toolChoice(options: OptionValues, hasTools: boolean): unknown {
 	const choice = options.toolChoice;
 	if (choice === undefined) return undefined;
 	if (choice === 'function') {
-		const name = String(options.toolChoiceFunction ?? '').trim();
+		const name = (options.toolChoiceFunction ?? '').trim();
 		if (name === '') {
 			throw new InputError('Tool Choice is a specific function but no function name is set', 'Fill in the Tool Choice Function Name option with the name of one of the Tools (add it under Options if it is not there), or pick another Tool Choice.');
 		}

@@ -23,7 +23,8 @@ export const chatOperation: ItemOperation = async (context, run) => {
 	const messages = readMessages(context, itemIndex);
 	const { body, droppedMessages } = buildChatBody({ model, messages, options });
 	const simplify = context.getNodeParameter('simplify', itemIndex, true) as boolean;
-	const reasoning = (options.reasoning as ReasoningMode | undefined) ?? 'separate';
+	// The Reasoning field's choices are the reasoning modes, so its rule let only those through.
+	const reasoning = (options.reasoning ?? 'separate') as ReasoningMode;
 	const live = liveDeltas(run, reasoning);
 	const completion = await completeChat({
 		connection: run.connection,

@@ -35,7 +35,7 @@ const SUPPLY_MODEL_FIELDS = ['maxTokens', 'temperature', 'topP', 'frequencyPenal
  * OpenAI client, which also honours Retry-After.
  */
 export function chatModelSetup(connection: Connection, model: string, options: OptionValues): ChatModelSetup {
-	const timeoutSeconds = (options.timeout as number | undefined) ?? CHAT_MODEL_DEFAULTS.timeoutSeconds;
+	const timeoutSeconds = options.timeout ?? CHAT_MODEL_DEFAULTS.timeoutSeconds;
 	const config: OpenAiModelConfig = {
 		type: 'openai',
 		baseUrl: connection.baseUrl.replace(/\/+$/, ''),
@@ -45,7 +45,7 @@ export function chatModelSetup(connection: Connection, model: string, options: O
 		maxRetries: 0,
 	};
 	for (const field of SUPPLY_MODEL_FIELDS) {
-		const value = options[field] as number | undefined;
+		const value = options[field];
 		if (value !== undefined) config[field] = value;
 	}
 	// 'text' is the service's default, so it sends nothing.
@@ -53,7 +53,7 @@ export function chatModelSetup(connection: Connection, model: string, options: O
 	return {
 		config,
 		tuning: {
-			maxRetries: (options.maxRetries as number | undefined) ?? CHAT_MODEL_DEFAULTS.maxRetries,
+			maxRetries: options.maxRetries ?? CHAT_MODEL_DEFAULTS.maxRetries,
 			timeoutMs: timeoutSeconds * 1000,
 			allowUnauthorizedCerts: connection.allowUnauthorizedCerts === true,
 		},

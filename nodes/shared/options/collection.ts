@@ -3,7 +3,7 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import type { ParameterReader } from '../modelParameter';
 import { fieldRule, isUnset } from './rules';
-import { OPTION_TABLE, type NodeVariant, type OptionEntry, type OptionName, type OptionNode } from './table';
+import { OPTION_TABLE, type NodeVariant, type OptionEntry, type OptionName, type OptionNode, type OptionValue } from './table';
 
 /** The options one node offers, each with its field as that node shows it. */
 export function optionsOf(node: OptionNode): Array<{ name: OptionName; entry: OptionEntry; variant: NodeVariant; field: INodeProperties }> {
@@ -35,7 +35,7 @@ export function optionsCollection(node: OptionNode): INodeProperties {
 }
 
 /** The options of one item, each checked by its rule; an option left out is absent. */
-export type OptionValues = Partial<Record<OptionName, unknown>>;
+export type OptionValues = { [Name in OptionName]?: OptionValue<Name> };
 
 /** The checked options, or the first one that breaks its rule and how to fix it. */
 export type CheckedOptions = { ok: true; values: OptionValues } | { ok: false; message: string; fix: string };
@@ -46,7 +46,8 @@ export type CheckedOptions = { ok: true; values: OptionValues } | { ok: false; m
  * Generate's) get it when left out.
  */
 export function checkOptions(node: OptionNode, given: IDataObject): CheckedOptions {
-	const values: OptionValues = {};
+	// Each value comes out of its option's rule, which makes it the type OptionValue says.
+	const values: Record<string, unknown> = {};
 	for (const { name, entry, variant, field } of optionsOf(node)) {
 		const raw = given[name];
 		if (isUnset(raw)) {
@@ -57,7 +58,7 @@ export function checkOptions(node: OptionNode, given: IDataObject): CheckedOptio
 		if (!checked.ok) return checked;
 		if (checked.value !== undefined) values[name] = checked.value;
 	}
-	return { ok: true, values };
+	return { ok: true, values: values as OptionValues };
 }
 
 /**

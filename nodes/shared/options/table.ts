@@ -426,3 +426,19 @@ export const OPTION_TABLE = {
 } satisfies Record<string, OptionEntry>;
 
 export type OptionName = keyof typeof OPTION_TABLE;
+
+/** What a field's own rule makes of a value. */
+type FieldValue<Type> = Type extends 'number' ? number : Type extends 'boolean' ? boolean : Type extends 'options' | 'string' ? string : unknown;
+
+/** What the options with a rule of their own make of a value. */
+interface OwnRuleValues {
+	stop: string[];
+	tools: unknown[];
+	jsonSchema: Record<string, unknown>;
+	additionalBodyFields: Record<string, unknown>;
+}
+
+/** The checked value of each option, typed by its rule. */
+export type OptionValue<Name extends OptionName> = Name extends keyof OwnRuleValues
+	? OwnRuleValues[Name]
+	: FieldValue<(typeof OPTION_TABLE)[Name]['field']['type']>;
