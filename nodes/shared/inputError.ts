@@ -1,8 +1,9 @@
 /**
  * A problem the user can fix (what they entered, or asked for, like Parse JSON Output on an
- * answer that is not JSON), found by a pure function that has no node to blame. Every node
- * shares it: the runner (through `toNodeError`) or the Chat Model turns it into a
- * NodeOperationError with the item index; `description` says how to fix it.
+ * answer that is not JSON), found by a pure function that has no node to blame. The runner
+ * (through `toNodeError`) turns it into a NodeOperationError with the item index; `description`
+ * says how to fix it. The options are checked before any such function runs (`readOptions`),
+ * which makes its NodeOperationError itself.
  */
 export class InputError extends Error {
 	readonly description: string;
