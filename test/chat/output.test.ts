@@ -82,7 +82,7 @@ describe('simplifyCompletion', () => {
 			try {
 				simplifyCompletion(completion([{ role: 'assistant', content: 'Sure! Here is the JSON you asked for.' }], finish), { ...parse, request });
 			} catch (error) {
-				return (error as ChatInputError).description;
+				return (error as InputError).description;
 			}
 			throw new Error('The answer was parsed');
 		}

@@ -54,7 +54,7 @@ export function checkOptions(node: OptionNode, given: IDataObject): CheckedOptio
 			if (variant.sentWhenUnset) values[name] = field.default;
 			continue;
 		}
-		const checked = (entry.rule ?? fieldRule(field))(raw, field.displayName);
+		const checked = (variant.rule ?? entry.rule ?? fieldRule(field))(raw, field);
 		if (!checked.ok) return checked;
 		if (checked.value !== undefined) values[name] = checked.value;
 	}
@@ -101,7 +101,7 @@ export function readRunSettings(context: ParameterReader): RunSettings {
 	const read = (name: 'concurrency' | 'batchDelay'): number => {
 		const { field } = OPTION_TABLE[name];
 		if (isUnset(given[name])) return field.default;
-		const checked = fieldRule(field)(given[name], field.displayName);
+		const checked = fieldRule(field)(given[name], field);
 		if (checked.ok) return checked.value as number;
 		throw new NodeOperationError(context.getNode(), checked.message, { itemIndex: 0, description: `${checked.fix} (item 0)` });
 	};

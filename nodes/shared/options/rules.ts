@@ -11,7 +11,7 @@ import { isObject, parseJson } from '../json';
 export type Checked = { ok: true; value: unknown } | { ok: false; message: string; fix: string };
 
 /** A rule of its own, for an option its field type does not describe (a JSON array, a list). */
-export type OptionRule = (value: unknown, label: string) => Checked;
+export type OptionRule = (value: unknown, field: INodeProperties) => Checked;
 
 const valid = (value: unknown): Checked => ({ ok: true, value });
 
@@ -61,7 +61,8 @@ export function expectedNumber(field: INodeProperties): string {
 function numberRule(field: INodeProperties): OptionRule {
 	const { minValue: min, maxValue: max, numberPrecision } = field.typeOptions ?? {};
 	const expected = expectedNumber(field);
-	return (value, label) => {
+	const label = field.displayName;
+	return (value) => {
 		// An expression gives text ("300"); a number written as text is still that number.
 		const number = typeof value === 'string' ? Number(value.trim()) : value;
 		if (typeof number !== 'number' || !Number.isFinite(number)) return invalid(label, expected, value);
@@ -71,27 +72,28 @@ function numberRule(field: INodeProperties): OptionRule {
 	};
 }
 
-const booleanRule: OptionRule = (value, label) => {
+const booleanRule: OptionRule = (value, field) => {
 	if (typeof value === 'boolean') return valid(value);
 	if (value === 'true' || value === 'false') return valid(value === 'true');
-	return invalid(label, 'true or false', value);
+	return invalid(field.displayName, 'true or false', value);
 };
 
 function choiceRule(choices: INodePropertyOptions[]): OptionRule {
 	const values = choices.map((choice) => choice.value);
 	const expected = `one of ${values.map((value) => JSON.stringify(value)).join(', ')}`;
-	return (value, label) => (values.includes(value as string) ? valid(value) : invalid(label, expected, value));
+	return (value, field) => (values.includes(value as string) ? valid(value) : invalid(field.displayName, expected, value));
 }
 
-const textRule: OptionRule = (value, label) => {
+const textRule: OptionRule = (value, field) => {
 	if (typeof value === 'string') return valid(value);
 	if (typeof value === 'number' || typeof value === 'boolean') return valid(String(value));
-	return invalid(label, 'text', value);
+	return invalid(field.displayName, 'text', value);
 };
 
 /** JSON typed into a field, or the value an expression gave; `isShape` says what it must be. */
 function jsonRule(isShape: (value: unknown) => boolean, expected: string, example: string): OptionRule {
-	return (value, label) => {
+	return (value, field) => {
+		const label = field.displayName;
 		let parsed = value;
 		if (typeof value === 'string') {
 			const json = parseJson(value);
@@ -110,10 +112,10 @@ export const jsonObjectRule = jsonRule(isObject, 'a JSON object', '{"key": "valu
 export const jsonArrayRule = jsonRule(Array.isArray, 'a JSON array', '[{"type": "function", "function": {"name": "get_weather"}}]');
 
 /** "###, END" or a list from an expression -> ['###', 'END']; blanks are dropped, nothing left is unset. */
-export const stopSequencesRule: OptionRule = (value, label) => {
+export const stopSequencesRule: OptionRule = (value, field) => {
 	const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : typeof value === 'number' ? [value] : undefined;
 	if (list === undefined || !list.every((entry) => ['string', 'number'].includes(typeof entry))) {
-		return invalid(label, 'comma-separated text or a list of texts', value);
+		return invalid(field.displayName, 'comma-separated text or a list of texts', value);
 	}
 	const sequences = list.map((entry) => String(entry).trim()).filter((entry) => entry !== '');
 	return valid(sequences.length > 0 ? sequences : undefined);

@@ -1,6 +1,6 @@
 import type { INodeProperties, INodePropertyOptions, NodeParameterValue } from 'n8n-workflow';
 
-import { jsonArrayRule, jsonObjectRule, stopSequencesRule, type OptionRule } from './rules';
+import { fieldRule, jsonArrayRule, jsonObjectRule, stopSequencesRule, type OptionRule } from './rules';
 
 /** The nodes that have an Options collection. */
 export type OptionNode = 'chatCompletion' | 'textGenerate' | 'chatModel';
@@ -10,6 +10,8 @@ export interface NodeVariant {
 	default?: NodeParameterValue;
 	description?: string;
 	options?: INodePropertyOptions[];
+	/** A rule of the node's own, where the shared one does not fit it. */
+	rule?: OptionRule;
 	/**
 	 * Sent with its default when the user did not add the option. Only Text Generate does this,
 	 * for the service's documented defaults (256 / 0.7 / 1): the same form can go to
@@ -296,6 +298,16 @@ export const OPTION_TABLE = {
 					},
 				],
 				description: 'The form of the answer',
+				// The Chat Completion node's JSON Schema (e.g. from an expression copied over) gets its own
+				// answer: here the chain or agent owns the output's shape.
+				rule: (value, field) =>
+					value === 'json_schema'
+						? {
+								ok: false,
+								message: 'The Chat Model has no JSON Schema response format',
+								fix: 'Set Response Format to JSON Object and connect a Structured Output Parser to the chain or agent to enforce a schema.',
+							}
+						: fieldRule(field)(value, field),
 			},
 		},
 	},
