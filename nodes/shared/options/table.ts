@@ -89,13 +89,14 @@ export const OPTION_TABLE = {
 		offeredBy: GENERATION_NODES,
 	},
 	enableStreaming: {
+		// n8n's AI Agent has the same option, with the same name and default.
 		field: {
 			displayName: 'Enable Streaming',
 			name: 'enableStreaming',
 			type: 'boolean',
 			default: true,
 			description:
-				'Whether to stream the answer to the chat as it is generated, when the workflow answers a Chat Trigger or a Webhook whose Response Mode is Streaming. Independent of Stream, which governs the request to Nebula Block.',
+				'Whether to stream the answer to the chat as it is generated, when the workflow answers a Chat Trigger or a Webhook whose Response Mode is Streaming. Independent of Stream, which governs the request to Nebula Block: with Stream off the chat gets the whole answer at once. Never streams when the node is an AI Agent tool.',
 		},
 		readBy: 'the item runner, to decide whether to stream to n8n\'s chat',
 		offeredBy: GENERATION_NODES,
@@ -369,7 +370,7 @@ export const OPTION_TABLE = {
 			typeOptions: { minValue: 1 },
 			default: 600,
 			description:
-				'How long to wait for an answer to start (and for a non-streamed answer to finish). A streamed answer is never cut while tokens still arrive.',
+				'How long to wait for the answer to start: with Stream on, until its first token arrives; with Stream off, until the whole answer is there. Once tokens arrive, a stream is never cut while they keep coming: only a silence of more than 5 minutes between two of them (the idle limit) ends it.',
 		},
 		readBy: 'the transport (or, in the Chat Model, the OpenAI client)',
 		offeredBy: {
