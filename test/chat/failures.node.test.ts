@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { NodeApiError } from 'n8n-workflow';
 import type { IDataObject, INodeParameters, StructuredChunk } from 'n8n-workflow';
 
-import { timeoutOption } from '../../nodes/shared/descriptions/options';
+import { OPTION_TABLE } from '../../nodes/shared/options/table';
 import { DEFAULT_IDLE_TIMEOUT_MS } from '../../nodes/shared/transport/client';
 import { startFakeNebula, type FakeNebula, type Step } from '../support/fake-nebula';
 import { runNode, shutdownHarness } from '../support/n8n-harness';
@@ -184,7 +184,7 @@ describe('Timeout', () => {
 	});
 
 	it('says in its description what it limits, and what the idle limit is', () => {
-		const description = String(timeoutOption.description);
+		const description = String(OPTION_TABLE.timeout.field.description);
 		expect(description).toContain('until its first token arrives');
 		expect(description).toContain('until the whole answer is there');
 		expect(description).toContain(`a silence of more than ${DEFAULT_IDLE_TIMEOUT_MS / 60_000} minutes`);
