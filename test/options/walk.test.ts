@@ -5,8 +5,8 @@
  * Text Generate nodes (both endpoints) run in n8n-core's engine against the fake server, two items
  * per run with Continue On Fail: item 0 must reach the request as the table's body key says,
  * item 1 must stop with a NodeOperationError that names the field and the item, and send nothing.
- * The Chat Model is walked up to what n8n's supplyModel takes; test/e2e/chat-model.e2e.ts shows
- * those values arrive in the request in a real n8n.
+ * The Chat Model is walked up to the fields of its model (n8n's ChatOpenAI, see chatOpenAi.ts);
+ * test/e2e/chat-model.e2e.ts shows those values arrive in the request in a real n8n.
  */
 import { NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, INode, INodeParameters } from 'n8n-workflow';
@@ -286,10 +286,10 @@ describe('the options the item runner reads before any item runs', () => {
 	});
 });
 
-describe('chatModel: every option from form value to what supplyModel takes', () => {
+describe('chatModel: every option from form value to the fields of the model', () => {
 	const node = { name: 'Nebula Block Chat Model' } as INode;
 	const connection = { apiKey: 'nb-walk', baseUrl: 'https://example.test/v1', allowUnauthorizedCerts: false };
-	/** Where each option lands: a supplyModel field (sent under the table's body key) or the client tuning. */
+	/** Where each option lands: a model field (sent under the table's body key) or the client tuning. */
 	const LANDS: Partial<Record<OptionName, (setup: ReturnType<typeof chatModelSetup>) => unknown>> = {
 		maxTokens: (setup) => setup.config.maxTokens,
 		temperature: (setup) => setup.config.temperature,

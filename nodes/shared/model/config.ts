@@ -22,14 +22,14 @@ export interface ChatModelSetup {
 }
 
 /**
- * The sampling options `supplyModel` takes under the option's own name; it sends each under the
- * option's body key in the table (maxTokens as max_tokens, and so on).
+ * The sampling options the model (n8n's ChatOpenAI, see chatOpenAi.ts) takes under the option's own
+ * name; it sends each under the option's body key in the table (maxTokens as max_tokens, and so on).
  */
 const SUPPLY_MODEL_FIELDS = ['maxTokens', 'temperature', 'topP', 'frequencyPenalty', 'presencePenalty'] as const;
 
 /**
- * Turns the checked options (`readOptions(context, itemIndex, 'chatModel')`) into what n8n's
- * `supplyModel` takes, plus the client tuning. Unset options send nothing, so the service's own
+ * Turns the checked options (`readOptions(context, itemIndex, 'chatModel')`) into the model's
+ * fields, plus the client tuning. Unset options send nothing, so the service's own
  * defaults apply. LangChain's own retries stay off (`maxRetries: 0`): on n8n 2.8 its
  * failed-attempt hook ends a call at the first failure, so retries happen one level down, in the
  * OpenAI client, which also honours Retry-After.
