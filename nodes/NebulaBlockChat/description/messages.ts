@@ -53,6 +53,48 @@ export const messageFields: INodeProperties[] = [
 						placeholder: 'e.g. Summarise this text in one sentence',
 						description: 'The text of the message',
 					},
+					{
+						displayName: 'Images',
+						name: 'images',
+						type: 'collection',
+						placeholder: 'Add Image',
+						default: {},
+						displayOptions: { show: { role: ['user'] } },
+						description:
+							'Pictures the model looks at with this message. Needs a vision model, e.g. Qwen/Qwen2.5-VL-7B-Instruct.',
+						options: [
+							{
+								displayName: 'Binary Properties',
+								name: 'binaryProperties',
+								type: 'string',
+								default: 'data',
+								placeholder: 'e.g. data, attachment_0',
+								description:
+									'Names of binary properties of the input item that hold images (PNG, JPEG, WebP or GIF, up to 20 MB each), separated by commas',
+							},
+							{
+								displayName: 'Image Detail',
+								name: 'detail',
+								type: 'options',
+								options: [
+									{ name: 'Auto', value: 'auto', description: 'Let the model choose' },
+									{ name: 'High', value: 'high', description: 'Look at the image in full resolution (more tokens)' },
+									{ name: 'Low', value: 'low', description: 'Look at a small version of the image (fewer tokens)' },
+								],
+								default: 'auto',
+								description: 'How closely the model looks at the images, where the model supports it',
+							},
+							{
+								displayName: 'Image URLs',
+								name: 'urls',
+								type: 'string',
+								default: '',
+								placeholder: 'e.g. https://example.com/photo.jpg',
+								description:
+									'Links the service downloads the images from, or data URLs (data:image/png;base64,...). Separate several with commas or new lines.',
+							},
+						],
+					},
 				],
 			},
 		],

@@ -1,5 +1,8 @@
 import { describeValue, InputError } from '../inputError';
 import { isObject, parseJson } from '../json';
+import type { DefinedImages } from './binaryImages';
+import { hasImageSource } from './binaryImages';
+import { checkContentParts } from './images';
 import type { ChatMessage, ChatRole } from './types';
 
 const ROLES: readonly ChatRole[] = ['system', 'user', 'assistant', 'tool'];
@@ -10,14 +13,19 @@ const FORMAT_HINT =
 export interface DefinedMessage {
 	role?: unknown;
 	content?: unknown;
+	images?: DefinedImages;
 }
 
-/** The "Define Below" rows as messages; a row's content must not be empty. */
+/**
+ * The "Define Below" rows as messages (text only: `contentWithImages` adds a row's images);
+ * a row's content must not be empty unless it carries images.
+ */
 export function messagesFromForm(rows: DefinedMessage[]): ChatMessage[] {
 	return rows.map((row, index) => {
 		const where = `Message ${index + 1}`;
 		const role = readRole(row.role, where, 'Pick a role for every message in the list.');
 		const content = textOf(row.content);
+		if (role === 'user' && hasImageSource(row.images)) return { role, content: content ?? '' };
 		if (content === undefined || content.trim() === '') {
 			throw new InputError(
 				`${where} (${role}) has no content`,
@@ -109,8 +117,8 @@ function readRole(value: unknown, where: string, hint: string): ChatRole {
 function readContent(element: Record<string, unknown>, role: ChatRole, where: string): ChatMessage['content'] {
 	const content = element.content;
 	if (typeof content === 'string') return content;
-	// Content parts (text, image_url) go to the API as they are.
-	if (Array.isArray(content)) return content;
+	// Content parts (text, image_url) go to the API as they are, once checked.
+	if (Array.isArray(content)) return checkContentParts(content, where);
 	const callsTools = Array.isArray(element.tool_calls) && element.tool_calls.length > 0;
 	if ((content === null || content === undefined) && role === 'assistant' && callsTools) return null;
 	if (content === undefined || content === null) {

@@ -4,6 +4,7 @@ import { readModelId } from '../modelParameter';
 import { readOptions } from '../options/collection';
 import { policyFromOptions } from '../policy';
 import type { ItemOperation, ItemRun } from '../runner';
+import { contentWithImages, hasImageSource } from './binaryImages';
 import { buildChatBody, chatEndpointOf } from './body';
 import { completeChat } from './complete';
 import { assertConversation, messagesFromForm, messagesFromJson, withSystemMessage, type DefinedMessage } from './messages';
@@ -20,7 +21,7 @@ export const chatOperation: ItemOperation = async (context, run) => {
 	const { itemIndex } = run;
 	const options = readOptions(context, itemIndex, 'chatCompletion');
 	const model = readModelId(context, itemIndex);
-	const messages = readMessages(context, itemIndex);
+	const messages = await readMessages(context, itemIndex);
 	const { body, droppedMessages } = buildChatBody({ model, messages, options });
 	const simplify = context.getNodeParameter('simplify', itemIndex, true) as boolean;
 	// The Reasoning field's choices are the reasoning modes, so its rule let only those through.
@@ -41,14 +42,20 @@ export const chatOperation: ItemOperation = async (context, run) => {
 	return results.map((result) => ({ ...result, droppedMessages }));
 };
 
-function readMessages(context: IExecuteFunctions, itemIndex: number): ChatMessage[] {
+async function readMessages(context: IExecuteFunctions, itemIndex: number): Promise<ChatMessage[]> {
 	const source = context.getNodeParameter('messagesSource', itemIndex, 'define') as string;
 	let messages: ChatMessage[];
 	if (source === 'json') {
 		messages = messagesFromJson(context.getNodeParameter('messagesJson', itemIndex, '[]'));
 	} else {
 		const collection = context.getNodeParameter('messages', itemIndex, {}) as { values?: DefinedMessage[] };
-		messages = messagesFromForm(collection.values ?? []);
+		const rows = collection.values ?? [];
+		messages = messagesFromForm(rows);
+		for (const [index, row] of rows.entries()) {
+			const message = messages[index];
+			if (message.role !== 'user' || !hasImageSource(row.images)) continue;
+			message.content = await contentWithImages(context, itemIndex, message.content as string, row.images ?? {}, `Message ${index + 1}`);
+		}
 	}
 	messages = withSystemMessage(messages, context.getNodeParameter('systemMessage', itemIndex, ''));
 	assertConversation(messages);

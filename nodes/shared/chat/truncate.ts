@@ -8,6 +8,9 @@ export const MESSAGE_OVERHEAD_TOKENS = 4;
  * and code), and one token per other character (CJK text is roughly one token per character;
  * accented Latin is overcounted, which only makes the budget safer).
  */
+/** About what one image costs on Qwen2.5-VL and OpenAI models at high detail (~1000 tokens for 1024x1024). */
+export const IMAGE_TOKENS = 1000;
+
 export function estimateTokens(text: string): number {
 	let ascii = 0;
 	let other = 0;
@@ -23,6 +26,11 @@ export function estimateMessageTokens(message: ChatMessage): number {
 	if (typeof message.content === 'string') tokens += estimateTokens(message.content);
 	else if (Array.isArray(message.content)) {
 		for (const part of message.content) {
+			// An image costs what the model's vision encoder makes of it, not its (long) data URL.
+			if ((part as { type?: unknown })?.type === 'image_url') {
+				tokens += IMAGE_TOKENS;
+				continue;
+			}
 			const text = (part as { text?: unknown })?.text;
 			tokens += estimateTokens(typeof text === 'string' ? text : JSON.stringify(part));
 		}
