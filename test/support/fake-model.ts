@@ -8,6 +8,8 @@
  * - `tools` offered and no tool result since the last user message: a call of the tool that fits the
  *   message best, its arguments built from the tool's parameter schema;
  * - a tool result since the last user message: a final answer that quotes it;
+ * - images in the last user message: a description of what arrived (each image's MIME type and
+ *   byte size, or its URL), then the question, like a vision model that can only count bytes;
  * - otherwise the plain echo ("Echo: <last user message>").
  *
  * Deterministic on purpose: the same request always gets the same answer, so tests can assert it.
@@ -82,7 +84,34 @@ export function defaultModelAnswer(body: Record<string, any>): ModelAnswer | und
 	}
 	const call = toolCallFor(body, userText);
 	if (call) return { kind: 'toolCalls', toolCalls: [call] };
+	const images = imagesOfLastUser(messagesOf(body));
+	if (images.length > 0) {
+		const text = describeImages(images, userText);
+		return jsonAnswer(body.response_format, text) ?? { kind: 'text', text };
+	}
 	return jsonAnswer(body.response_format, userText);
+}
+
+/** What one image_url part carried, as the fake can tell: the data URL's type and decoded size, or the URL. */
+export function describeImagePart(url: string): string {
+	const match = /^data:([^;,]+)[^,]*;base64,(.*)$/s.exec(url);
+	if (match) return `an ${match[1]} image of ${Buffer.from(match[2], 'base64').length} bytes`;
+	return `an image at ${url}`;
+}
+
+function imagesOfLastUser(messages: Message[]): string[] {
+	const index = lastUserIndex(messages);
+	const content = index === -1 ? undefined : messages[index].content;
+	if (!Array.isArray(content)) return [];
+	return content
+		.filter((part) => isRecord(part) && part.type === 'image_url' && isRecord(part.image_url) && typeof part.image_url.url === 'string')
+		.map((part) => part.image_url.url as string);
+}
+
+function describeImages(urls: string[], question: string): string {
+	const count = urls.length === 1 ? 'one image' : `${urls.length} images`;
+	const asked = question.trim() === '' ? '' : ` You asked: ${question.trim()}`;
+	return `I received ${count}: ${urls.map(describeImagePart).join('; ')}.${asked}`;
 }
 
 /** JSON in the requested response_format, or undefined when it asks for none. */

@@ -181,6 +181,8 @@ const DEFAULT_MODELS: FakeModel[] = [
 	{ id: 'meta-llama/Llama-3.1-8B-Instruct', type: 'Text', contextLength: 131072, maxCompletionTokens: 8192 },
 	{ id: 'Qwen/QwQ-32B', type: 'Text', contextLength: 32768, maxCompletionTokens: 16384 },
 	{ id: 'Qwen/Qwen2.5-Coder-32B-Instruct', type: 'Text', contextLength: 32768, maxCompletionTokens: 8192 },
+	// A vision model: the seeds' lists have no field for image input, so it is listed as any chat model.
+	{ id: 'Qwen/Qwen2.5-VL-7B-Instruct', type: 'Text', contextLength: 32768, maxCompletionTokens: 8192 },
 	{ id: 'black-forest-labs/FLUX.1-schnell', type: 'Image' },
 	{ id: 'BAAI/bge-large-en-v1.5', type: 'Embedding', contextLength: 512 },
 ];

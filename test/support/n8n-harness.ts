@@ -140,6 +140,18 @@ export interface RunNodeOptions {
 	packageDir?: string;
 }
 
+/**
+ * An input item's key that the start node turns into the item's binary data: property name ->
+ * file. E.g. `{ question: 'What is this?', [BINARY_KEY]: { data: { base64, mimeType, fileName } } }`.
+ */
+export const BINARY_KEY = '$binary';
+
+export interface HarnessFile {
+	base64: string;
+	mimeType?: string;
+	fileName?: string;
+}
+
 export const START_NODE_TYPE = 'harness.start';
 export const START_NODE_NAME = 'Start';
 
@@ -441,7 +453,19 @@ const startNodeType: INodeType = {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const raw = this.getNodeParameter('items', 0) as string | IDataObject[];
 		const items = typeof raw === 'string' ? jsonParse<IDataObject[]>(raw) : raw;
-		return [items.map((json) => ({ json, pairedItem: { item: 0 } }))];
+		const output: INodeExecutionData[] = [];
+		for (const { [BINARY_KEY]: files, ...json } of items) {
+			const item: INodeExecutionData = { json, pairedItem: { item: 0 } };
+			if (files) {
+				// Stored through n8n's helper, so it lands wherever the binary data mode says (memory, filesystem).
+				item.binary = {};
+				for (const [property, file] of Object.entries(files as Record<string, HarnessFile>)) {
+					item.binary[property] = await this.helpers.prepareBinaryData(Buffer.from(file.base64, 'base64'), file.fileName, file.mimeType);
+				}
+			}
+			output.push(item);
+		}
+		return [output];
 	},
 };
 
