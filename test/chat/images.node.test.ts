@@ -193,7 +193,7 @@ describe('bad image input stops the item with an error naming the item and field
 				inputItems: [{ [BINARY_KEY]: { data: file(Buffer.concat([PNG_1X1, Buffer.alloc(21 * 1024 * 1024)]), 'image/png') } }],
 				messages: [ask({ binaryProperties: 'data' })],
 			},
-			/Message 1, binary property "data" is 21\.0 MB, over the 20\.0 MB limit for one image/,
+			/Message 1, binary property "data" is 21\.0 MB \(22020166 bytes\), over the 20\.0 MB \(20971520 bytes\) limit for one image/,
 		],
 		['a malformed URL', { messages: [ask({ urls: 'not a url' })] }, /Message 1, Image URLs \(URL 1\) is not a valid URL/],
 		['a URL with another protocol', { messages: [ask({ urls: 'ftp://example.com/a.png' })] }, /has the protocol ftp; only http, https and data URLs work/],

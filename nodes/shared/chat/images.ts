@@ -62,7 +62,7 @@ export function formatBytes(size: number): string {
 export function assertImageSize(size: number, where: string): void {
 	if (size > MAX_IMAGE_BYTES) {
 		throw new InputError(
-			`${where} is ${formatBytes(size)}, over the ${formatBytes(MAX_IMAGE_BYTES)} limit for one image`,
+			`${where} is ${formatBytes(size)} (${size} bytes), over the ${formatBytes(MAX_IMAGE_BYTES)} (${MAX_IMAGE_BYTES} bytes) limit for one image`,
 			'Send a smaller image: resize or compress it first (e.g. with the Edit Image node), or give its URL so the service fetches it.',
 		);
 	}
