@@ -12,6 +12,7 @@ import * as path from 'node:path';
 
 import * as rt from '../../scripts/n8n-runtime';
 import { startFakeNebula, type FakeNebula, type RecordedRequest } from '../support/fake-nebula';
+import { describeImagePart } from '../support/fake-model';
 import {
 	AGENT_NODE_TYPE,
 	CHAT_NODE_TYPE,
@@ -120,6 +121,22 @@ function expectAgentsUsedTheirTools(example: Example, run: rt.ExecutionResult, r
 	return tools;
 }
 
+/** Images sent as content parts arrived whole: the fake's answer states each one's type and size, and the node passed it on. */
+function expectImagesArrived(example: Example, run: rt.ExecutionResult, requests: RecordedRequest[]): void {
+	const images = requests
+		.flatMap((request) => (Array.isArray(request.body?.messages) ? request.body.messages : []))
+		.flatMap((message: any) => (Array.isArray(message.content) ? message.content : []))
+		.filter((part: any) => part?.type === 'image_url')
+		.map((part: any) => describeImagePart(String(part.image_url?.url)));
+	const asksForImages = example.nodes.some((node) => node.type === CHAT_NODE_TYPE && JSON.stringify(node.parameters).includes('"images"'));
+	expect({ example: example.file, sentImages: images.length > 0 }).toEqual({ example: example.file, sentImages: asksForImages });
+	if (images.length === 0) return;
+	const answers = example.nodes
+		.filter((node) => node.type === CHAT_NODE_TYPE)
+		.flatMap((node) => rt.nodeOutput(run, node.name).map((item) => String(item.content)));
+	for (const image of images) expect(answers.filter((answer) => answer.includes(image))).not.toEqual([]);
+}
+
 describe('every example in examples/, run by the n8n CLI against the unscripted fake', () => {
 	test.each(runnable.map((example) => [example.file, example] as const))('%s succeeds with a meaningful result', async (_file, example) => {
 		const before = fake.requests(key).length;
@@ -140,6 +157,7 @@ describe('every example in examples/, run by the n8n CLI against the unscripted 
 		expect(requests.length).toBeGreaterThan(0);
 		requests.forEach((request) => expect(request.path).toMatch(/^\/v1\/(chat\/completions|text\/generate|inference\/chat_text)$/));
 		expectJsonAnswersFitTheirSchema(example, run);
+		expectImagesArrived(example, run, requests);
 		const tools = expectAgentsUsedTheirTools(example, run, requests);
 		if (example.nodes.some((node) => node.type === AGENT_NODE_TYPE)) expect(tools).toBeGreaterThan(0);
 
