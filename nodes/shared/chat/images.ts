@@ -125,16 +125,20 @@ export function checkImageUrl(value: unknown, where: string): string {
 		assertImageSize(Math.floor((data.length * 3) / 4) - (data.endsWith('==') ? 2 : data.endsWith('=') ? 1 : 0), where);
 		return url;
 	}
-	let parsed: URL;
-	try {
-		parsed = new URL(url);
-	} catch {
-		throw new InputError(`${where} is not a valid URL: ${describeValue(url)}`, URL_HINT);
-	}
+	const parsed = parseUrl(url);
+	if (parsed === undefined) throw new InputError(`${where} is not a valid URL: ${describeValue(url)}`, URL_HINT);
 	if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
 		throw new InputError(`${where} has the protocol ${parsed.protocol.replace(/:$/, '')}; only http, https and data URLs work`, URL_HINT);
 	}
 	return url;
+}
+
+function parseUrl(url: string): URL | undefined {
+	try {
+		return new URL(url);
+	} catch {
+		return undefined;
+	}
 }
 
 const PARTS_HINT =
