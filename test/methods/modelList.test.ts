@@ -85,6 +85,29 @@ describe('Model list (searchModels)', () => {
 		expect(results).toContainEqual({ name: 'Qwen/QwQ-32B', value: 'Qwen/QwQ-32B' });
 	});
 
+	test('a model the list says takes images is marked, in either list shape; nothing is guessed from a name', async () => {
+		const vision = await startFakeNebula({
+			models: [
+				{ id: 'Qwen/Qwen2.5-VL-7B-Instruct', type: 'Text', contextLength: 32768, listFields: { input_modalities: ['text', 'image'] } },
+				{ id: 'vendor/Vision-Named-Text-Model', type: 'Text' },
+				{ id: 'meta-llama/Llama-3.3-70B-Instruct', type: 'Text', listFields: { capabilities: { vision: false } } },
+			],
+		});
+		try {
+			for (const mode of ['serverless', 'openai', 'both'] as ModelsMode[]) {
+				vision.setModelsMode(mode);
+				const { results } = await searchModels.call(loadOptionsContext(vision.defaultKey, vision.url));
+				expect(results).toEqual([
+					{ name: 'meta-llama/Llama-3.3-70B-Instruct', value: 'meta-llama/Llama-3.3-70B-Instruct' },
+					{ name: 'Qwen/Qwen2.5-VL-7B-Instruct (32K context, takes images)', value: 'Qwen/Qwen2.5-VL-7B-Instruct' },
+					{ name: 'vendor/Vision-Named-Text-Model', value: 'vendor/Vision-Named-Text-Model' },
+				]);
+			}
+		} finally {
+			await vision.close();
+		}
+	});
+
 	test('filters by a case-insensitive part of the ID', async () => {
 		const { results } = await searchModels.call(loadOptionsContext(fake.defaultKey), '  LLAMA ');
 		expect(results.map((item) => item.value)).toEqual(['meta-llama/Llama-3.3-70B-Instruct']);

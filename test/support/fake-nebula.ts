@@ -22,6 +22,8 @@ export interface FakeModel {
 	type?: 'Text' | 'Image' | 'Embedding';
 	contextLength?: number;
 	maxCompletionTokens?: number;
+	/** Extra fields for both list entries, e.g. a capability field a future list may add. */
+	listFields?: Record<string, unknown>;
 }
 
 export interface FakeNebulaOptions {
@@ -205,6 +207,7 @@ function openAiModelList(models: FakeModel[]) {
 			created: MODEL_CREATED,
 			owned_by: 'nebula-block',
 			...(model.contextLength !== undefined ? { context_length: model.contextLength } : {}),
+			...model.listFields,
 		}));
 	return { object: 'list', data };
 }
@@ -219,6 +222,7 @@ function serverlessModelList(models: FakeModel[]) {
 				model_type: modelType(model),
 				context_length: model.contextLength ?? null,
 				max_completion_tokens: model.maxCompletionTokens ?? null,
+				...model.listFields,
 			})),
 		},
 	};

@@ -4,6 +4,8 @@ import { NebulaBlockError } from '../transport/errors';
 export interface ModelInfo {
 	id: string;
 	contextLength?: number;
+	/** Whether the list says the model takes images; undefined when it says nothing either way. */
+	takesImages?: boolean;
 }
 
 export type ModelListing = { ok: true; models: ModelInfo[] } | { ok: false; failure: Error };
@@ -54,8 +56,8 @@ async function listServerless(connection: Connection): Promise<ModelInfo[]> {
 	const models = Array.isArray(body?.data?.models) ? (body.data.models as Array<Record<string, unknown>>) : [];
 	return models
 		.filter((model) => typeof model.model_name === 'string')
-		.filter((model) => model.model_type === undefined || model.model_type === 'Text')
-		.map((model) => ({ id: model.model_name as string, contextLength: numberOrUndefined(model.context_length) }));
+		.filter((model) => model.model_type === undefined || model.model_type === 'Text' || takesImages(model) === true)
+		.map((model) => withImages({ id: model.model_name as string, contextLength: numberOrUndefined(model.context_length) }, model));
 }
 
 async function listOpenAi(connection: Connection): Promise<ModelInfo[]> {
@@ -67,23 +69,44 @@ async function listOpenAi(connection: Connection): Promise<ModelInfo[]> {
 	const models = Array.isArray(body?.data) ? (body.data as Array<Record<string, unknown>>) : [];
 	return models
 		.filter((model) => typeof model.id === 'string')
-		.map((model) => ({
-			id: model.id as string,
-			contextLength: numberOrUndefined(model.context_length ?? model.max_model_len),
-		}));
+		.map((model) =>
+			withImages({ id: model.id as string, contextLength: numberOrUndefined(model.context_length ?? model.max_model_len) }, model),
+		);
 }
 
 function mergeModels(serverless: ModelInfo[], openai: ModelInfo[]): ModelInfo[] {
 	const byId = new Map<string, ModelInfo>();
 	for (const model of [...serverless, ...openai]) {
 		const known = byId.get(model.id);
-		byId.set(model.id, { id: model.id, contextLength: known?.contextLength ?? model.contextLength });
+		const takes = known?.takesImages ?? model.takesImages;
+		byId.set(model.id, withImages({ id: model.id, contextLength: known?.contextLength ?? model.contextLength }, takes));
 	}
 	// The Nebula list names non-text models too; when it answered, keep only what it calls Text.
 	const textIds = serverless.length > 0 ? new Set(serverless.map((model) => model.id)) : undefined;
 	return [...byId.values()]
 		.filter((model) => !textIds || textIds.has(model.id))
 		.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/**
+ * Whether a list entry says its model takes images. Nebula Block's lists (seeds 000-003) have no
+ * such field today, so this reads the shapes other OpenAI-compatible lists use: a model_type naming
+ * vision, input modalities with "image" (top level or under `architecture`), `capabilities.vision`.
+ */
+export function takesImages(model: Record<string, unknown>): boolean | undefined {
+	if (typeof model.model_type === 'string' && /vision|multimodal|vlm/i.test(model.model_type)) return true;
+	const architecture = model.architecture as Record<string, unknown> | undefined;
+	for (const modalities of [model.input_modalities, model.modalities, architecture?.input_modalities]) {
+		if (Array.isArray(modalities)) return modalities.includes('image');
+	}
+	const capabilities = model.capabilities as Record<string, unknown> | undefined;
+	if (typeof capabilities?.vision === 'boolean') return capabilities.vision;
+	return undefined;
+}
+
+function withImages(info: ModelInfo, source: Record<string, unknown> | boolean | undefined): ModelInfo {
+	const takes = typeof source === 'object' ? takesImages(source) : source;
+	return takes === undefined ? info : { ...info, takesImages: takes };
 }
 
 function numberOrUndefined(value: unknown): number | undefined {

@@ -27,7 +27,9 @@ export async function searchModels(this: ILoadOptionsFunctions, filter?: string)
 }
 
 function displayName(model: ModelInfo): string {
-	if (!model.contextLength) return model.id;
-	const thousands = Math.round(model.contextLength / 1024);
-	return `${model.id} (${thousands}K context)`;
+	const notes: string[] = [];
+	if (model.contextLength) notes.push(`${Math.round(model.contextLength / 1024)}K context`);
+	// Only when the service's list says so: nothing is guessed from the name.
+	if (model.takesImages) notes.push('takes images');
+	return notes.length === 0 ? model.id : `${model.id} (${notes.join(', ')})`;
 }
