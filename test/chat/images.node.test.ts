@@ -49,7 +49,7 @@ async function run(opts: Run) {
 		parameters: {
 			model: { __rl: true, mode: 'id', value: MODEL },
 			messagesSource: 'define',
-			messages: { values: opts.messages },
+			messages: { values: opts.messages } as unknown as INodeParameters,
 			options: { stream: false },
 			...opts.parameters,
 		},
@@ -152,7 +152,7 @@ describe('images in a Define Below message reach the server as content parts', (
 			parameters: {
 				model: { __rl: true, mode: 'id', value: MODEL },
 				messagesSource: 'define',
-				messages: { values: [ask({ binaryProperties: 'data' })] },
+				messages: { values: [ask({ binaryProperties: 'data' })] } as unknown as INodeParameters,
 				options: { stream: true },
 			},
 			credentials: { nebulaBlockApi: { apiKey: key, baseUrl: fake.url } },

@@ -12,6 +12,47 @@ import { startTlsFront, type TlsFront } from '../chat-model/tlsFront';
 import { startFakeNebula, type FakeNebula, type RecordedRequest } from '../support/fake-nebula';
 
 const AGENT_EXAMPLE = path.join(rt.EXAMPLES_DIR, 'chat-model-ai-agent.json');
+const IMAGE_EXAMPLE = path.join(rt.EXAMPLES_DIR, 'describe-image.json');
+const VISION_CREDENTIAL = { id: 'chatModelVision1', name: 'Chat Model: vision' };
+
+/**
+ * describe-image.json's image (Set + Convert to File) handed to an AI Agent on the Nebula Block
+ * Chat Model instead of the Chat Completion node: the agent's "Automatically Passthrough Binary
+ * Images" (on by default) puts it in the user message. A Calculator is attached because the agent
+ * wants a tool; the scripted answer calls none.
+ */
+function agentWithImageWorkflow(): Record<string, any> {
+	const example = rt.readWorkflowFile(IMAGE_EXAMPLE) as Record<string, any>;
+	const [trigger, base64, file] = example.nodes as Array<Record<string, any>>;
+	const at = (id: string, x: number, y: number) => ({ id, typeVersion: 1, position: [x, y] });
+	return {
+		id: 'chatModelAgentImage',
+		name: 'Chat Model: agent with an image',
+		active: false,
+		settings: { executionOrder: 'v1' },
+		nodes: [
+			trigger,
+			base64,
+			file,
+			{ ...at('9e0b1c2d-0000-4000-8000-000000000001', 660, 0), name: 'AI Agent', type: '@n8n/n8n-nodes-langchain.agent', typeVersion: 3.1, parameters: { promptType: 'define', text: 'What colour is this image?', options: {} } },
+			{
+				...at('9e0b1c2d-0000-4000-8000-000000000002', 600, 240),
+				name: MODEL_NODE_NAME,
+				type: 'n8n-nodes-nebula-block.lmChatNebulaBlock',
+				parameters: { model: { __rl: true, mode: 'id', value: 'Qwen/Qwen2.5-VL-7B-Instruct' }, options: {} },
+				credentials: { nebulaBlockApi: VISION_CREDENTIAL },
+			},
+			{ ...at('9e0b1c2d-0000-4000-8000-000000000003', 800, 240), name: 'Calculator', type: '@n8n/n8n-nodes-langchain.toolCalculator', parameters: {} },
+		],
+		connections: {
+			[trigger.name]: { main: [[{ node: base64.name, type: 'main', index: 0 }]] },
+			[base64.name]: { main: [[{ node: file.name, type: 'main', index: 0 }]] },
+			[file.name]: { main: [[{ node: 'AI Agent', type: 'main', index: 0 }]] },
+			[MODEL_NODE_NAME]: { ai_languageModel: [[{ node: 'AI Agent', type: 'ai_languageModel', index: 0 }]] },
+			Calculator: { ai_tool: [[{ node: 'AI Agent', type: 'ai_tool', index: 0 }]] },
+		},
+	};
+}
 
 /** Each credential has its own key, so every test reads only its own requests. */
 const CREDENTIALS = {
@@ -31,7 +72,7 @@ const WRONG_KEY = `nb-live-${randomBytes(12).toString('hex')}`;
 let ctx: rt.N8nContext;
 let fake: FakeNebula;
 let tlsFront: TlsFront;
-const keys = {} as Record<keyof typeof CREDENTIALS | 'agent', string>;
+const keys = {} as Record<keyof typeof CREDENTIALS | 'agent' | 'vision', string>;
 
 async function execute(workflowId: string): Promise<{ run: rt.ExecutionResult; command: rt.CommandResult }> {
 	const outcome = await rt.executeWorkflow(ctx, workflowId);
@@ -64,7 +105,7 @@ beforeAll(async () => {
 	ctx = await rt.prepareSandbox({ log: (line) => process.stdout.write(`${line}\n`) });
 	fake = await startFakeNebula();
 	tlsFront = await startTlsFront(fake);
-	for (const name of [...Object.keys(CREDENTIALS), 'agent'] as Array<keyof typeof keys>) keys[name] = fake.newKey(name);
+	for (const name of [...Object.keys(CREDENTIALS), 'agent', 'vision'] as Array<keyof typeof keys>) keys[name] = fake.newKey(name);
 	keys.wrongKey = WRONG_KEY;
 
 	const plain = (ref: CredentialRef, apiKey: string, baseUrl: string, extra: Record<string, unknown> = {}) => ({
@@ -75,6 +116,7 @@ beforeAll(async () => {
 	await rt.importCredentials(ctx, [
 		{ ...rt.EXAMPLE_CREDENTIAL, type: rt.NEBULA_CREDENTIAL_TYPE, data: { apiKey: keys.agent, baseUrl: fake.url, textGenerateUrl: fake.url } },
 		plain(CREDENTIALS.chain, keys.chain, fake.url),
+		plain(VISION_CREDENTIAL, keys.vision, fake.url),
 		plain(CREDENTIALS.json, keys.json, fake.url),
 		plain(CREDENTIALS.rateLimited, keys.rateLimited, fake.url),
 		plain(CREDENTIALS.recovers, keys.recovers, fake.url),
@@ -85,6 +127,7 @@ beforeAll(async () => {
 	]);
 	await rt.importWorkflows(ctx, [
 		rt.readWorkflowFile(AGENT_EXAMPLE),
+		agentWithImageWorkflow(),
 		chainWorkflow('chatModelChain', CREDENTIALS.chain, 'Say hello to the chain', {
 			maxTokens: 64,
 			temperature: 0.3,
@@ -190,6 +233,30 @@ describe('Nebula Block Chat Model in n8n 2.8.4', () => {
 		// n8n wraps what a tool returns as [{response}].
 		expect(JSON.parse(toolResult?.content)).toEqual([{ response: '2664' }]);
 		expectNoKey(keys.agent, outcome);
+	});
+
+	test('AI Agent given a binary image: it reaches Nebula Block as an image_url part of the user message', async () => {
+		fake.script(keys.vision, { kind: 'reply', content: 'The image is a red square.' });
+		const outcome = await execute('chatModelAgentImage');
+		const { run, command } = outcome;
+		if (command.code !== 0) console.log(JSON.stringify(run.data.resultData.error, null, 2));
+		expect(command.code).toBe(0);
+		expect(rt.nodeOutput(run, 'AI Agent')).toEqual([{ output: 'The image is a red square.' }]);
+		const calls = chatCalls(keys.vision);
+		expect(calls).toHaveLength(1);
+		expect(calls[0].body.model).toBe('Qwen/Qwen2.5-VL-7B-Instruct');
+		// n8n's agent sends the prompt as one user message and the passed-through images as another.
+		const users = (calls[0].body.messages as Array<Record<string, any>>).filter((message) => message.role === 'user');
+		const parts = users.flatMap((message) =>
+			Array.isArray(message.content) ? message.content : [{ type: 'text', text: String(message.content) }],
+		);
+		expect(parts.filter((part: any) => part.type === 'text').map((part: any) => part.text).join(' ')).toContain('What colour is this image?');
+		const images = parts.filter((part: any) => part.type === 'image_url');
+		expect(images).toHaveLength(1);
+		// The PNG the example builds, whole: the same bytes as its base64 field.
+		const examplePng = ((rt.readWorkflowFile(IMAGE_EXAMPLE) as any).nodes[1].parameters.assignments.assignments[0].value as string);
+		expect(images[0].image_url.url).toBe(`data:image/png;base64,${examplePng}`);
+		expectNoKey(keys.vision, outcome);
 	});
 
 	test('a wrong key: a clear error on the model node, the chain fails cleanly, the key is nowhere', async () => {
