@@ -21,7 +21,7 @@ const VISION_CREDENTIAL = { id: 'chatModelVision1', name: 'Chat Model: vision' }
  * Images" (on by default) puts it in the user message. A Calculator is attached because the agent
  * wants a tool; the scripted answer calls none.
  */
-function agentWithImageWorkflow(): Record<string, any> {
+function agentWithImageWorkflow(): rt.WorkflowFile {
 	const example = rt.readWorkflowFile(IMAGE_EXAMPLE) as Record<string, any>;
 	const [trigger, base64, file] = example.nodes as Array<Record<string, any>>;
 	const at = (id: string, x: number, y: number) => ({ id, typeVersion: 1, position: [x, y] });
