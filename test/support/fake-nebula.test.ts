@@ -163,6 +163,7 @@ describe('model lists', () => {
 			'meta-llama/Llama-3.1-8B-Instruct',
 			'Qwen/QwQ-32B',
 			'Qwen/Qwen2.5-Coder-32B-Instruct',
+			'Qwen/Qwen2.5-VL-7B-Instruct',
 		]);
 		expect(body.data[0]).toEqual({
 			id: 'deepseek-ai/DeepSeek-V3-0324',
@@ -177,7 +178,7 @@ describe('model lists', () => {
 		const body = await readJson(await get('/serverless/models', fake.newKey()));
 		expect(body.status).toBe('success');
 		const models = body.data.models;
-		expect(models).toHaveLength(8);
+		expect(models).toHaveLength(9);
 		expect(models.find((m: any) => m.model_name === 'Qwen/QwQ-32B')).toEqual({
 			model_name: 'Qwen/QwQ-32B',
 			model_alias: 'QwQ-32B',
