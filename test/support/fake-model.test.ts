@@ -245,6 +245,21 @@ describe('plain text', () => {
 	});
 });
 
+describe('images', () => {
+	it('says what each image was (type and decoded size, or URL), then the question, also streamed', async () => {
+		const png = Buffer.from('89504e470d0a1a0a', 'hex');
+		const content = [
+			{ type: 'text', text: 'What are these?' },
+			{ type: 'image_url', image_url: { url: `data:image/png;base64,${png.toString('base64')}` } },
+			{ type: 'image_url', image_url: { url: 'https://example.com/cat.webp', detail: 'low' } },
+		];
+		const expected = 'I received 2 images: an image/png image of 8 bytes; an image at https://example.com/cat.webp. You asked: What are these?';
+		const json = await complete({ messages: [{ role: 'user', content }] });
+		expect(json.choices[0].message.content).toBe(expected);
+		expect(streamedContent(await completeStreamed({ messages: [{ role: 'user', content }] }))).toBe(expected);
+	});
+});
+
 describe('valueForSchema', () => {
 	it('fills nested objects, arrays, $refs, unions, numbers with bounds and string formats', () => {
 		const schema = {

@@ -252,7 +252,11 @@ describe('POST /chat/completions', () => {
 			messages: [{ role: 'user', content: [{ type: 'text', text: 'first' }, { type: 'image_url', image_url: { url: 'x' } }, { type: 'text', text: 'second' }] }],
 		};
 		const json = await readJson(await post('/chat/completions', fake.newKey(), body));
-		expect(json.choices[0].message.content).toBe('Echo: first second');
+		// With an image among the parts, the fake answers like a vision model: what it received, then the question.
+		expect(json.choices[0].message.content).toBe('I received one image: an image at x. You asked: first second');
+		const textOnly = { model: MODEL, messages: [{ role: 'user', content: [{ type: 'text', text: 'first' }, { type: 'text', text: 'second' }] }] };
+		const plain = await readJson(await post('/chat/completions', fake.newKey(), textOnly));
+		expect(plain.choices[0].message.content).toBe('Echo: first second');
 	});
 
 	it('cuts the answer at max_tokens with finish_reason length', async () => {
