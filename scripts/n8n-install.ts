@@ -28,7 +28,11 @@ export const PARTIAL_INFIX = '.partial-';
  * some dependencies to builds that are not on the registry or do not install; overrides replace them.
  */
 export interface N8nRecipe {
-	/** The Node.js major versions this recipe was measured with (n8n's own engines range decides). */
+	/**
+	 * The Node.js major version this n8n runs on (n8n's own engines range decides). When it is not
+	 * the major of the node running us, that Node.js is installed from the npm registry (`node@<major>`
+	 * ships a binary) into `<cache>/node-<major>`, and npm and n8n run with it.
+	 */
 	node: string;
 	/** npm `overrides` for the install folder's package.json. */
 	overrides: Record<string, string>;
@@ -41,11 +45,39 @@ export interface N8nRecipe {
 	 * `community-packages` is the one a cut-off install lacked.
 	 */
 	checkModules: string[];
+	/** Environment n8n needs at run time, e.g. the legacy expression engine of n8n 1.x. */
+	runEnv?: Record<string, string>;
 }
 
 export const N8N_RECIPES: Record<string, N8nRecipe> = {
 	// xlsx: n8n pins a CDN tarball; the registry's 0.18.5 is the same code.
 	'2.8.4': { node: '20', overrides: { xlsx: '0.18.5' }, installFlags: [], rebuild: [], checkModules: ['community-packages'] },
+	// Some install scripts fail here; the two native modules n8n needs are rebuilt after. n8n 1.x's
+	// new expression engine does not start outside its own Docker image: the legacy one does.
+	'1.123.81': {
+		node: '20',
+		overrides: { xlsx: '0.18.5' },
+		installFlags: ['--ignore-scripts'],
+		rebuild: ['sqlite3'],
+		checkModules: ['community-packages'],
+		runEnv: { N8N_EXPRESSION_ENGINE: 'legacy' },
+	},
+	// zod 3.25.67 as pinned does not install from the registry; 3.25.76 is the same 3.x API.
+	'2.16.1': {
+		node: '22',
+		overrides: { xlsx: '0.18.5', 'zod@3.25.67': '3.25.76' },
+		installFlags: ['--ignore-scripts'],
+		rebuild: ['sqlite3', 'isolated-vm'],
+		checkModules: ['community-packages'],
+	},
+	// The newest release that installs from the registry (2.41.3 pins 21 packages that are not there).
+	'2.41.1': {
+		node: '24',
+		overrides: { linkedom: '0.18.14' },
+		installFlags: ['--ignore-scripts'],
+		rebuild: ['sqlite3', 'isolated-vm'],
+		checkModules: ['community-packages'],
+	},
 };
 
 export function n8nRecipe(version: string): N8nRecipe {
@@ -68,6 +100,8 @@ export interface TreeInstall {
 	manifest: Record<string, unknown>;
 	installFlags?: string[];
 	rebuild?: string[];
+	/** Environment for npm, e.g. a PATH whose first node is the one the tree is built for. */
+	env?: NodeJS.ProcessEnv;
 	/** Files (relative to the folder) a complete install has, checked with the marker. */
 	requiredFiles?: string[];
 	/** Throws with the reason unless the tree in `dir` works; returns a short summary for the log. */
@@ -116,13 +150,13 @@ export async function installTree(spec: TreeInstall): Promise<{ installed: boole
 		try {
 			const install = await npmWithProgress(
 				['install', '--no-audit', '--no-fund', '--loglevel=info', ...(spec.installFlags ?? [])],
-				{ cwd: partial, label: spec.label, log, output, timeoutMs, progressEveryMs: spec.progressEveryMs ?? 10_000, started },
+				{ cwd: partial, env: spec.env, label: spec.label, log, output, timeoutMs, progressEveryMs: spec.progressEveryMs ?? 10_000, started },
 			);
 			assertNpmSucceeded(`npm install of ${spec.label}`, install, logFile);
 			if (spec.rebuild && spec.rebuild.length > 0) {
 				log(`Rebuilding ${spec.rebuild.join(', ')}...`);
 				const rebuild = await npmWithProgress(['rebuild', '--loglevel=info', ...spec.rebuild], {
-					cwd: partial, label: spec.label, log, output, timeoutMs, progressEveryMs: spec.progressEveryMs ?? 10_000, started,
+					cwd: partial, env: spec.env, label: spec.label, log, output, timeoutMs, progressEveryMs: spec.progressEveryMs ?? 10_000, started,
 				});
 				assertNpmSucceeded(`npm rebuild ${spec.rebuild.join(' ')}`, rebuild, logFile);
 			}
@@ -184,6 +218,7 @@ async function removeWithProgress(dir: string, log: Log, everyMs: number): Promi
 
 interface NpmRun {
 	cwd: string;
+	env?: NodeJS.ProcessEnv;
 	label: string;
 	log: Log;
 	output: fs.WriteStream;
@@ -247,7 +282,7 @@ async function npmWithProgress(args: string[], run: NpmRun): Promise<CommandResu
 			});
 	}, run.progressEveryMs);
 	try {
-		return await runCommand(npmCommand(), args, { cwd: run.cwd, timeoutMs: run.timeoutMs, onOutput });
+		return await runCommand(npmCommand(), args, { cwd: run.cwd, env: run.env, timeoutMs: run.timeoutMs, onOutput });
 	} finally {
 		clearInterval(timer);
 	}
@@ -356,10 +391,10 @@ export function n8nBinIn(dir: string): string {
  * entities...). The reported broken install failed the second check:
  * `Cannot find module .../community-packages.module`.
  */
-export async function verifyN8n(dir: string, version: string, modules = ['community-packages']): Promise<string> {
+export async function verifyN8n(dir: string, version: string, modules = ['community-packages'], node: NodeBinary = CURRENT_NODE): Promise<string> {
 	// Loading n8n's code creates a settings file in the user folder: keep it out of the user's home.
 	const userFolder = fs.mkdtempSync(path.join(dir, '.verify-'));
-	const env = { ...process.env, N8N_USER_FOLDER: userFolder };
+	const env = { ...withNodeOnPath(node), N8N_USER_FOLDER: userFolder };
 	try {
 		const printed = await runCommand(n8nBinIn(dir), ['--version'], { cwd: dir, env, timeoutMs: 180_000 });
 		if (printed.code !== 0 || !printed.stdout.includes(version)) {
@@ -373,7 +408,7 @@ export async function verifyN8n(dir: string, version: string, modules = ['commun
 			fs.readdirSync(path.join(modulesDir, name)).filter((file) => file.endsWith('.js')).map((file) => path.join(modulesDir, name, file)),
 		);
 		const script = `for (const file of ${JSON.stringify(files)}) require(file);`;
-		const loaded = await runCommand(process.execPath, ['-e', script], { cwd: dir, env, timeoutMs: 180_000 });
+		const loaded = await runCommand(node.path, ['-e', script], { cwd: dir, env, timeoutMs: 180_000 });
 		if (loaded.code !== 0) {
 			throw new Error(`n8n's modules do not load from ${dir}:\n${tail(loaded.stderr || loaded.stdout)}`);
 		}
@@ -383,18 +418,71 @@ export async function verifyN8n(dir: string, version: string, modules = ['commun
 	}
 }
 
+// ---------------------------------------------------------------------------
+// Node.js for an n8n that needs another major than ours
+// ---------------------------------------------------------------------------
+
+/** The node binary an n8n install runs with. */
+export interface NodeBinary {
+	path: string;
+	/** The major version, e.g. "24". */
+	major: string;
+}
+
+export const CURRENT_NODE: NodeBinary = { path: process.execPath, major: process.versions.node.split('.')[0] };
+
+/** `<cache>/node-<major>/node_modules/.bin/node`: where `npm install node@<major>` puts the binary. */
+export function nodeBinIn(dir: string): string {
+	return path.join(dir, 'node_modules', '.bin', 'node');
+}
+
+/** The environment with this node first on PATH: npm, node-gyp and n8n's `#!/usr/bin/env node` then use it. */
+export function withNodeOnPath(node: NodeBinary, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+	if (node.path === process.execPath) return { ...env };
+	return { ...env, PATH: `${path.dirname(node.path)}${path.delimiter}${env.PATH ?? ''}` };
+}
+
+/**
+ * The node binary for `major`: ours when it is that major, else Node.js from the npm registry
+ * (the `node` package's install script fetches the binary for this platform) installed into
+ * `<cacheRoot>/node-<major>` with the same temp-folder-then-marker safety as n8n.
+ */
+export async function ensureNode(cacheRoot: string, major: string, log?: Log): Promise<NodeBinary> {
+	if (major === CURRENT_NODE.major) return CURRENT_NODE;
+	const dir = path.join(cacheRoot, `node-${major}`);
+	await installTree({
+		dir,
+		label: `Node.js ${major}`,
+		version: major,
+		manifest: { name: `node-${major}-runtime`, private: true, dependencies: { node: major } },
+		requiredFiles: [path.relative(dir, nodeBinIn(dir))],
+		verify: async (partial) => {
+			const printed = await runCommand(nodeBinIn(partial), ['--version'], { timeoutMs: 60_000 });
+			if (printed.code !== 0 || !printed.stdout.startsWith(`v${major}.`)) {
+				throw new Error(`The node installed in ${partial} printed ${JSON.stringify(printed.stdout.trim())}, not v${major}.x:\n${tail(printed.stderr)}`);
+			}
+			return `node --version printed ${printed.stdout.trim()}`;
+		},
+		log,
+	});
+	return { path: nodeBinIn(dir), major };
+}
+
 /** Installs n8n `version` into `dir` by its recipe, unless a complete install is there. */
-export async function installN8n(options: { dir: string; version: string; log?: Log }): Promise<{ installed: boolean }> {
+export async function installN8n(options: { dir: string; version: string; log?: Log }): Promise<{ installed: boolean; node: NodeBinary }> {
 	const recipe = n8nRecipe(options.version);
-	return installTree({
+	const node = await ensureNode(path.dirname(options.dir), recipe.node, options.log);
+	const result = await installTree({
 		dir: options.dir,
 		label: `n8n ${options.version}`,
 		version: options.version,
 		manifest: { name: 'n8n-runtime', private: true, dependencies: { n8n: options.version }, overrides: recipe.overrides },
 		installFlags: recipe.installFlags,
 		rebuild: recipe.rebuild,
+		env: withNodeOnPath(node),
 		requiredFiles: [path.relative(options.dir, n8nBinIn(options.dir))],
-		verify: (dir) => verifyN8n(dir, options.version, recipe.checkModules),
+		verify: (dir) => verifyN8n(dir, options.version, recipe.checkModules, node),
 		log: options.log,
 	});
+	return { ...result, node };
 }

@@ -11,7 +11,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { installN8n, isTreeComplete, n8nBinIn, type Log } from './n8n-install';
+import { installN8n, isTreeComplete, n8nBinIn, n8nRecipe, withNodeOnPath, type Log, type NodeBinary } from './n8n-install';
 import { killGroup, npmCommand, runCommand, settlesWithin, sleep, tail, track, type CommandResult } from './processes';
 
 // Scripts and tests import the process helpers from here, as they did before those moved to processes.ts.
@@ -19,6 +19,11 @@ export * from './processes';
 export type { Log } from './n8n-install';
 
 export const N8N_VERSION = '2.8.4';
+
+/** The n8n version the e2e tests run: env N8N_E2E_VERSION (a version with a recipe), else N8N_VERSION. */
+export function e2eN8nVersion(): string {
+	return process.env.N8N_E2E_VERSION?.trim() || N8N_VERSION;
+}
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const PACKAGE_NAME = 'n8n-nodes-nebula-block';
 
@@ -32,6 +37,8 @@ export interface N8nInstall {
 	version: string;
 	dir: string;
 	bin: string;
+	/** The node this n8n runs with (its recipe's major; installed into the cache when not ours). */
+	node: NodeBinary;
 }
 
 /** `<repo>/.cache/n8n-<version>`; env N8N_CACHE_DIR replaces `<repo>/.cache`. */
@@ -40,8 +47,8 @@ export function n8nInstallDir(version = N8N_VERSION): string {
 	return path.join(cacheRoot, `n8n-${version}`);
 }
 
-function installOf(dir: string, version: string): N8nInstall {
-	return { version, dir, bin: path.join(dir, 'node_modules', '.bin', 'n8n') };
+function installOf(dir: string, version: string, node: NodeBinary): N8nInstall {
+	return { version, dir, bin: path.join(dir, 'node_modules', '.bin', 'n8n'), node };
 }
 
 export function isN8nInstalled(version = N8N_VERSION): boolean {
@@ -56,8 +63,8 @@ export function isN8nInstalled(version = N8N_VERSION): boolean {
 export async function ensureN8n(options: { version?: string; log?: Log } = {}): Promise<N8nInstall> {
 	const version = options.version ?? N8N_VERSION;
 	const dir = n8nInstallDir(version);
-	await installN8n({ dir, version, log: options.log });
-	return installOf(dir, version);
+	const { node } = await installN8n({ dir, version, log: options.log });
+	return installOf(dir, version, node);
 }
 
 // ---------------------------------------------------------------------------
@@ -173,9 +180,10 @@ export async function installPackageTarball(folder: UserFolder, tarball: string)
  * n8n plus a fresh user folder with this package installed from its `npm pack` tarball:
  * what a user gets after installing the community package. The package must be built.
  */
-export async function prepareSandbox(options: { log?: Log; parent?: string } = {}): Promise<N8nContext & { tarball: string }> {
+export async function prepareSandbox(options: { log?: Log; parent?: string; version?: string } = {}): Promise<N8nContext & { tarball: string }> {
 	const log = options.log ?? silent;
-	const install = await ensureN8n({ log });
+	const install = await ensureN8n({ log, version: options.version ?? e2eN8nVersion() });
+	log(`n8n ${install.version} on Node.js ${install.node.major} (${install.node.path}): ${install.dir}`);
 	const folder = createUserFolder({ parent: options.parent });
 	try {
 		const tarball = await packPackage({ destDir: path.join(folder.root, 'pack') });
@@ -244,6 +252,17 @@ export function n8nEnv(folder: UserFolder, extra: Record<string, string> = {}): 
 	};
 }
 
+/**
+ * The environment for this install's n8n: its node first on PATH (n8n's CLI starts with
+ * `#!/usr/bin/env node`, and its task runner uses the node running n8n), and what its recipe needs.
+ * The caller's values win over the recipe's.
+ */
+export function installEnv(install: N8nInstall, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+	const recipeEnv = n8nRecipe(install.version).runEnv ?? {};
+	const unset = Object.fromEntries(Object.entries(recipeEnv).filter(([name]) => env[name] === undefined));
+	return withNodeOnPath(install.node, { ...unset, ...env });
+}
+
 /** Runs one n8n CLI command in the sandbox (import, execute...). */
 export async function runN8n(
 	ctx: N8nContext,
@@ -251,7 +270,7 @@ export async function runN8n(
 	options: { env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<CommandResult> {
 	const brokerPort = await freePort();
-	const env = n8nEnv(ctx.folder, { N8N_RUNNERS_BROKER_PORT: String(brokerPort), ...options.env });
+	const env = installEnv(ctx.install, n8nEnv(ctx.folder, { N8N_RUNNERS_BROKER_PORT: String(brokerPort), ...options.env }));
 	return runCommand(ctx.install.bin, args, { env, cwd: ctx.folder.root, timeoutMs: options.timeoutMs ?? 180_000 });
 }
 
@@ -470,21 +489,28 @@ export async function startN8n(
 		 * With `onOutput`, n8n writes to a pipe after all (the caller reads it as it comes).
 		 */
 		logFile?: string;
+		/** The n8n command (default `start`), e.g. `['worker', '--concurrency=3']` in queue mode. */
+		command?: string[];
+		/**
+		 * Ready when n8n prints this (a worker serves no REST API: `n8n worker is now ready`);
+		 * by default, when the REST API answers.
+		 */
+		readyLine?: string;
 	} = {},
 ): Promise<RunningN8n> {
 	const port = options.port ?? (await freePort());
 	const brokerPort = await freePort();
-	const env = n8nEnv(ctx.folder, {
+	const env = installEnv(ctx.install, n8nEnv(ctx.folder, {
 		N8N_PORT: String(port),
 		N8N_HOST: '127.0.0.1',
 		N8N_EDITOR_BASE_URL: `http://127.0.0.1:${port}`,
 		N8N_RUNNERS_BROKER_PORT: String(brokerPort),
 		...options.env,
-	});
+	}));
 	const logFile = options.onOutput ? undefined : (options.logFile ?? path.join(ctx.folder.root, 'n8n.log'));
 	const logFd = logFile === undefined ? undefined : fs.openSync(logFile, 'a');
 	// Its own process group: stop() ends the task runner it spawns too.
-	const child = spawn(ctx.install.bin, ['start'], {
+	const child = spawn(ctx.install.bin, options.command ?? ['start'], {
 		env,
 		cwd: ctx.folder.root,
 		stdio: ['ignore', logFd ?? 'pipe', logFd ?? 'pipe'],
@@ -518,7 +544,8 @@ export async function startN8n(
 		},
 	};
 	try {
-		await waitForRest(url, child, options.readyTimeoutMs ?? 120_000);
+		if (options.readyLine === undefined) await waitForRest(url, child, options.readyTimeoutMs ?? 120_000);
+		else await waitForLine(options.readyLine, output, child, options.readyTimeoutMs ?? 120_000);
 	} catch (error) {
 		await running.stop();
 		throw new Error(`${(error as Error).message}\n--- n8n output ---\n${tail(output(), 40)}`);
@@ -540,6 +567,18 @@ function readTail(file: string, bytes: number): string {
 	} catch {
 		return '';
 	}
+}
+
+async function waitForLine(line: string, output: () => string, child: ChildProcess, timeoutMs: number): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (Date.now() < deadline) {
+		if (output().includes(line)) return;
+		if (child.exitCode !== null || child.signalCode !== null) {
+			throw new Error(`n8n exited before it printed "${line}" (exit ${child.exitCode ?? child.signalCode})`);
+		}
+		await sleep(250);
+	}
+	throw new Error(`n8n did not print "${line}" within ${timeoutMs} ms`);
 }
 
 /** /healthz answers long before the REST API is mounted; a 401 from /rest/login means it is. */

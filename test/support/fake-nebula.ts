@@ -168,6 +168,8 @@ export interface FakeNebula {
 	requests(key?: string): RecordedRequest[];
 	connectionCount(): number;
 	maxInFlight(key?: string): number;
+	/** Requests being answered now (a request leaves when its connection closes, e.g. the client aborted). */
+	inFlightNow(key?: string): number;
 	setModelsMode(mode: ModelsMode): void;
 	close(): Promise<void>;
 }
@@ -928,6 +930,10 @@ class FakeNebulaServer implements FakeNebula {
 
 	maxInFlight(key?: string): number {
 		return key === undefined ? this.allInFlight.max : (this.inFlight.get(key)?.max ?? 0);
+	}
+
+	inFlightNow(key?: string): number {
+		return key === undefined ? this.allInFlight.current : (this.inFlight.get(key)?.current ?? 0);
 	}
 
 	setModelsMode(mode: ModelsMode): void {

@@ -1,0 +1,309 @@
+/**
+ * n8n's queue mode: one main process, Redis, and two `n8n worker` processes that run the
+ * executions, all sharing the encryption key and the user folder (its SQLite database; n8n warns
+ * that it supports queue mode officially only with PostgreSQL, and works with SQLite here).
+ * Workflows are started through production webhooks of activated workflows, so the main process
+ * only queues them and the workers run them: the package's nodes, its connection pool and the
+ * credential decryption all happen in a worker.
+ *
+ * What runs where comes from the workers' own logs (`Worker started execution <id>`), matched
+ * against the executions n8n saved. Nothing here is timed: waits have generous limits that only
+ * turn a hang into a failure.
+ */
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import * as rt from '../../scripts/n8n-runtime';
+import { startFakeNebula, type FakeNebula } from '../support/fake-nebula';
+import { StepTimer } from '../support/step-timer';
+import { ensureRedisServer, startRedis, type RunningRedis } from './support/redis';
+
+const CHAT_TYPE = 'n8n-nodes-nebula-block.nebulaBlockChat';
+const TEXT_TYPE = 'n8n-nodes-nebula-block.nebulaBlockTextGenerate';
+const MODEL_TYPE = 'n8n-nodes-nebula-block.lmChatNebulaBlock';
+const MODEL_ID = { __rl: true, mode: 'id', value: 'fake/chat-model' };
+/** Each scenario has its own key, so the fake's records tell the scenarios apart. */
+const CREDENTIALS = {
+	chat: { id: 'queueChatCred01', name: 'Queue: chat' },
+	text: { id: 'queueTextCred01', name: 'Queue: text' },
+	chain: { id: 'queueChainCred01', name: 'Queue: chain model' },
+	items: { id: 'queueItemsCred01', name: 'Queue: items' },
+	stop: { id: 'queueStopCred01', name: 'Queue: stop' },
+} as const;
+type Scenario = keyof typeof CREDENTIALS;
+const ITEM_CALLS = 100;
+const WORKER_CONCURRENCY = 5;
+
+let ctx: rt.N8nContext;
+let fake: FakeNebula;
+/** Answers the stop scenario's request never, so it is in flight until someone closes it. */
+let stopFake: FakeNebula;
+let redis: RunningRedis;
+let main: rt.RunningN8n;
+const workers: Array<{ name: string; n8n: rt.RunningN8n; logFile: string }> = [];
+let session: rt.RestSession;
+const keys = {} as Record<Scenario, string>;
+const timer = new StepTimer();
+
+function webhookNode(webhookPath: string, responseMode: 'lastNode' | 'onReceived' = 'lastNode') {
+	return {
+		id: `webhook-${webhookPath}`,
+		name: 'Webhook',
+		type: 'n8n-nodes-base.webhook',
+		typeVersion: 2.1,
+		position: [0, 0],
+		webhookId: randomUUID(),
+		parameters: { httpMethod: 'POST', path: webhookPath, responseMode, options: {} },
+	};
+}
+
+/** Webhook -> one node of ours, whose first item the webhook answers with. */
+function webhookTo(id: string, node: Record<string, unknown>, responseMode: 'lastNode' | 'onReceived' = 'lastNode'): rt.WorkflowFile {
+	return {
+		id,
+		name: `Queue mode: ${id}`,
+		settings: { executionOrder: 'v1' },
+		nodes: [webhookNode(id, responseMode), { id: `node-${id}`, position: [300, 0], ...node }],
+		connections: { Webhook: { main: [[{ node: node.name, type: 'main', index: 0 }]] } },
+	};
+}
+
+function chatNode(credential: Scenario, options: Record<string, unknown> = {}) {
+	return {
+		name: 'Chat',
+		type: CHAT_TYPE,
+		typeVersion: 1,
+		parameters: { model: MODEL_ID, messages: { values: [{ role: 'user', content: '={{ $json.body.prompt }}' }] }, options },
+		credentials: { nebulaBlockApi: CREDENTIALS[credential] },
+	};
+}
+
+function workflows(): rt.WorkflowFile[] {
+	const chain = webhookTo('queueChain', {
+		name: 'Basic LLM Chain',
+		type: '@n8n/n8n-nodes-langchain.chainLlm',
+		typeVersion: 1.9,
+		parameters: { promptType: 'define', text: '={{ $json.body.prompt }}' },
+	});
+	chain.nodes.push({
+		id: 'model-queueChain',
+		name: 'Nebula Block Chat Model',
+		type: MODEL_TYPE,
+		typeVersion: 1,
+		position: [300, 240],
+		parameters: { model: MODEL_ID, options: {} },
+		credentials: { nebulaBlockApi: CREDENTIALS.chain },
+	});
+	chain.connections['Nebula Block Chat Model'] = { ai_languageModel: [[{ node: 'Basic LLM Chain', type: 'ai_languageModel', index: 0 }]] };
+	return [
+		webhookTo('queueChat', chatNode('chat')),
+		webhookTo('queueText', {
+			name: 'Text Generate',
+			type: TEXT_TYPE,
+			typeVersion: 1,
+			parameters: { model: MODEL_ID, prompt: '={{ $json.body.prompt }}', options: {} },
+			credentials: { nebulaBlockApi: CREDENTIALS.text },
+		}),
+		chain,
+		webhookTo('queueItems', chatNode('items')),
+		// Answers the webhook at once: the execution goes on in the worker until it is stopped.
+		webhookTo('queueStop', chatNode('stop', { maxRetries: 0 }), 'onReceived'),
+	];
+}
+
+async function callWebhook(webhookPath: string, body: unknown): Promise<{ status: number; body: any }> {
+	const response = await fetch(`${main.url}/webhook/${webhookPath}`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify(body),
+	});
+	const text = await response.text();
+	try {
+		return { status: response.status, body: JSON.parse(text) };
+	} catch {
+		return { status: response.status, body: text };
+	}
+}
+
+/** Polls until `check` returns a value; the limit only turns a hang into a failure. */
+async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, limitMs = 180_000): Promise<T> {
+	const deadline = Date.now() + limitMs;
+	for (;;) {
+		const value = await check();
+		if (value !== undefined) return value;
+		if (Date.now() > deadline) throw new Error(`Gave up waiting for ${what}`);
+		await rt.sleep(250);
+	}
+}
+
+interface ExecutionSummary {
+	id: string;
+	status: string;
+	workflowId: string;
+}
+
+async function executionsOf(workflowId: string): Promise<ExecutionSummary[]> {
+	const filter = encodeURIComponent(JSON.stringify({ workflowId }));
+	const list = await session.get(`/rest/executions?filter=${filter}&limit=500`);
+	if (list.status !== 200) throw new Error(`Listing executions failed: HTTP ${list.status} ${JSON.stringify(list.body).slice(0, 300)}`);
+	return list.body.data.results as ExecutionSummary[];
+}
+
+/** Which worker started each execution, from the workers' logs: `Worker started execution 12 (job 7)`. */
+function executionsByWorker(): Map<string, string[]> {
+	const started = new Map<string, string[]>();
+	for (const worker of workers) {
+		const log = fs.readFileSync(worker.logFile, 'utf8');
+		for (const match of log.matchAll(/Worker started execution (\d+) \(job /g)) {
+			started.set(match[1], [...(started.get(match[1]) ?? []), worker.name]);
+		}
+	}
+	return started;
+}
+
+/** Every execution of the workflow ran on exactly one worker; returns the worker of each. */
+async function expectRanOnWorkers(workflowId: string, count: number): Promise<string[]> {
+	const executions = await waitFor(`${count} finished executions of ${workflowId}`, async () => {
+		const found = await executionsOf(workflowId);
+		return found.length >= count && found.every((execution) => execution.status !== 'running' && execution.status !== 'new') ? found : undefined;
+	});
+	expect(executions).toHaveLength(count);
+	const byWorker = executionsByWorker();
+	const ranOn = executions.map((execution) => ({ id: execution.id, workers: byWorker.get(String(execution.id)) ?? [] }));
+	expect(ranOn.filter((execution) => execution.workers.length !== 1)).toEqual([]);
+	return ranOn.map((execution) => execution.workers[0]);
+}
+
+beforeAll(async () => {
+	ensureRedisServer((line) => process.stdout.write(`${line}\n`));
+	ctx = await timer.time('install n8n if needed, pack, install the package', () =>
+		rt.prepareSandbox({ log: (line) => process.stdout.write(`${line}\n`) }),
+	);
+	fake = await startFakeNebula();
+	stopFake = await startFakeNebula();
+	for (const scenario of Object.keys(CREDENTIALS) as Scenario[]) keys[scenario] = (scenario === 'stop' ? stopFake : fake).newKey(scenario);
+	await timer.time('import credentials', () =>
+		rt.importCredentials(
+			ctx,
+			(Object.keys(CREDENTIALS) as Scenario[]).map((scenario) => {
+				const url = (scenario === 'stop' ? stopFake : fake).url;
+				return { ...CREDENTIALS[scenario], type: rt.NEBULA_CREDENTIAL_TYPE, data: { apiKey: keys[scenario], baseUrl: url, textGenerateUrl: url } };
+			}),
+		),
+	);
+	await timer.time('import workflows', () => rt.importWorkflows(ctx, workflows()));
+
+	redis = await timer.time('start redis-server', () => startRedis(path.join(ctx.folder.root, 'redis')));
+	// The key the CLI created on first use; every process gets it the way a worker elsewhere would.
+	const { encryptionKey } = JSON.parse(fs.readFileSync(path.join(ctx.folder.root, '.n8n', 'config'), 'utf8')) as { encryptionKey: string };
+	const queueEnv = {
+		EXECUTIONS_MODE: 'queue',
+		QUEUE_BULL_REDIS_HOST: '127.0.0.1',
+		QUEUE_BULL_REDIS_PORT: String(redis.port),
+		N8N_ENCRYPTION_KEY: encryptionKey,
+	};
+	main = await timer.time('n8n start (main, queue mode)', () =>
+		rt.startN8n(ctx, { env: queueEnv, logFile: path.join(ctx.folder.root, 'main.log'), readyTimeoutMs: 300_000 }),
+	);
+	session = await rt.setupOwner(main.url);
+	await timer.time('activate workflows', async () => {
+		for (const workflow of workflows()) {
+			const saved = await session.get(`/rest/workflows/${workflow.id}`);
+			const activated = await session.post(`/rest/workflows/${workflow.id}/activate`, { versionId: saved.body.data.versionId });
+			if (activated.status !== 200) throw new Error(`Activating ${workflow.id} failed: HTTP ${activated.status} ${JSON.stringify(activated.body)}`);
+		}
+	});
+	for (const name of ['worker-1', 'worker-2']) {
+		const logFile = path.join(ctx.folder.root, `${name}.log`);
+		const healthPort = await rt.freePort();
+		const n8n = await timer.time(`n8n worker (${name})`, () =>
+			rt.startN8n(ctx, {
+				command: ['worker', `--concurrency=${WORKER_CONCURRENCY}`],
+				readyLine: 'n8n worker is now ready',
+				env: { ...queueEnv, QUEUE_HEALTH_CHECK_PORT: String(healthPort) },
+				logFile,
+				readyTimeoutMs: 300_000,
+			}),
+		);
+		workers.push({ name, n8n, logFile });
+	}
+});
+
+afterAll(async () => {
+	for (const worker of workers) await worker.n8n.stop();
+	await main?.stop();
+	await redis?.stop();
+	await fake?.close();
+	await stopFake?.close();
+	if (ctx) rt.removeUserFolder(ctx.folder);
+	process.stdout.write(`queue mode e2e timings:\n  ${timer.lines.join('\n  ')}\n`);
+});
+
+describe('queue mode: main + Redis + two workers', () => {
+	test('Chat Completion, Text Generate and a Basic LLM Chain with the Chat Model run on the workers with decrypted credentials', async () => {
+		const chat = await callWebhook('queueChat', { prompt: 'Hello from the queue' });
+		expect(chat).toMatchObject({ status: 200, body: { content: 'Echo: Hello from the queue', finishReason: 'stop' } });
+		const text = await callWebhook('queueText', { prompt: 'Once upon a queue' });
+		expect(text).toMatchObject({ status: 200, body: { text: 'Echo: Once upon a queue', finishReason: 'stop' } });
+		const chain = await callWebhook('queueChain', { prompt: 'Chain through the queue' });
+		expect(chain.status).toBe(200);
+		expect(String(chain.body.text)).toContain('Echo: Chain through the queue');
+
+		for (const workflowId of ['queueChat', 'queueText', 'queueChain']) await expectRanOnWorkers(workflowId, 1);
+		// The fake saw each credential's own key: the worker decrypted it with the shared key.
+		expect(fake.requests(keys.chat).map((request) => request.path)).toEqual(['/v1/chat/completions']);
+		expect(fake.requests(keys.text).map((request) => request.path)).toEqual(['/v1/text/generate']);
+		expect(fake.requests(keys.chain).map((request) => request.path)).toEqual(['/v1/chat/completions']);
+	});
+
+	test(`${ITEM_CALLS} webhook calls are spread over both workers and none is lost`, async () => {
+		const answers = new Array<unknown>(ITEM_CALLS);
+		let next = 0;
+		// Twice the workers' combined concurrency in flight, so both always have jobs waiting.
+		await Promise.all(
+			Array.from({ length: 4 * WORKER_CONCURRENCY }, async () => {
+				while (next < ITEM_CALLS) {
+					const index = next++;
+					answers[index] = await callWebhook('queueItems', { prompt: `item number ${index}` });
+				}
+			}),
+		);
+		const wrong = answers
+			.map((answer, index) => ({ index, answer: answer as { status: number; body: any } }))
+			.filter(({ index, answer }) => answer.status !== 200 || answer.body?.content !== `Echo: item number ${index}`);
+		expect(wrong).toEqual([]);
+		const prompts = fake.requests(keys.items).map((request) => request.body.messages[0].content).sort();
+		expect(prompts).toEqual(Array.from({ length: ITEM_CALLS }, (_, index) => `item number ${index}`).sort());
+
+		const ranOn = await expectRanOnWorkers('queueItems', ITEM_CALLS);
+		const perWorker = Object.fromEntries(workers.map((worker) => [worker.name, ranOn.filter((name) => name === worker.name).length]));
+		process.stdout.write(`executions per worker: ${JSON.stringify(perWorker)}\n`);
+		for (const worker of workers) expect(perWorker[worker.name]).toBeGreaterThan(0);
+	});
+
+	test('stopping an execution from the main process cancels the request in flight on the worker', async () => {
+		// The fake holds the answer back for ten minutes: only a cancel ends the request.
+		stopFake.script(keys.stop, { kind: 'delayHeaders', ms: 10 * 60_000 });
+		const accepted = await callWebhook('queueStop', { prompt: 'Never answered' });
+		expect(accepted.status).toBe(200);
+		await waitFor('the request to reach the fake', () => (stopFake.inFlightNow(keys.stop) === 1 ? true : undefined));
+		const running = await waitFor('the running execution', async () => (await executionsOf('queueStop')).find((execution) => execution.status === 'running'));
+		expect(executionsByWorker().get(String(running.id))).toHaveLength(1);
+
+		const stopped = await session.post(`/rest/executions/${running.id}/stop`, {});
+		expect(stopped.status).toBe(200);
+		// The fake saw the worker close the connection, and no second request came.
+		await waitFor('the fake to see the connection closed', () => (stopFake.inFlightNow(keys.stop) === 0 ? true : undefined));
+		expect(stopFake.requests(keys.stop)).toHaveLength(1);
+		const final = await waitFor('the execution to end', async () =>
+			(await executionsOf('queueStop')).find((execution) => execution.id === running.id && execution.status !== 'running'),
+		);
+		expect(final.status).toBe('canceled');
+	});
+
+	test('no API key appears in anything the main process or the workers printed', () => {
+		const printed = [main.output(), ...workers.map((worker) => fs.readFileSync(worker.logFile, 'utf8'))];
+		for (const key of Object.values(keys)) for (const output of printed) expect(output).not.toContain(key);
+	});
+});
