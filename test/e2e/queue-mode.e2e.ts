@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 import * as rt from '../../scripts/n8n-runtime';
@@ -236,7 +237,16 @@ afterAll(async () => {
 	await redis?.stop();
 	await fake?.close();
 	await stopFake?.close();
-	if (ctx) rt.removeUserFolder(ctx.folder);
+	if (ctx) {
+		// The three n8n logs outlive the sandbox: they are what explains a failure here.
+		const kept = fs.mkdtempSync(path.join(os.tmpdir(), 'n8n-queue-mode-logs-'));
+		for (const name of ['main.log', ...workers.map((worker) => path.basename(worker.logFile))]) {
+			const from = path.join(ctx.folder.root, name);
+			if (fs.existsSync(from)) fs.copyFileSync(from, path.join(kept, name));
+		}
+		process.stdout.write(`queue mode n8n logs: ${kept}\n`);
+		rt.removeUserFolder(ctx.folder);
+	}
 	process.stdout.write(`queue mode e2e timings:\n  ${timer.lines.join('\n  ')}\n`);
 });
 
@@ -272,6 +282,12 @@ describe('queue mode: main + Redis + two workers', () => {
 		const wrong = answers
 			.map((answer, index) => ({ index, answer: answer as { status: number; body: any } }))
 			.filter(({ index, answer }) => answer.status !== 200 || answer.body?.content !== `Echo: item number ${index}`);
+		if (wrong.length > 0) {
+			// What n8n saved for the failed executions says why (the webhook answer only says "Error in workflow").
+			const failed = (await executionsOf('queueItems')).filter((execution) => execution.status !== 'success');
+			const saved = await Promise.all(failed.map(async (execution) => (await session.get(`/rest/executions/${execution.id}`)).body));
+			process.stdout.write(`failed executions: ${JSON.stringify(saved).slice(0, 6000)}\n`);
+		}
 		expect(wrong).toEqual([]);
 		const prompts = fake.requests(keys.items).map((request) => request.body.messages[0].content).sort();
 		expect(prompts).toEqual(Array.from({ length: ITEM_CALLS }, (_, index) => `item number ${index}`).sort());
