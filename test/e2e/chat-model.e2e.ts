@@ -155,7 +155,7 @@ afterAll(async () => {
 	if (ctx) rt.removeUserFolder(ctx.folder);
 });
 
-describe('Nebula Block Chat Model in n8n 2.8.4', () => {
+describe(`Nebula Block Chat Model in n8n ${rt.e2eN8nVersion()}`, () => {
 	test('Basic LLM Chain: the answer comes out, the form options reach the request, the key stays hidden', async () => {
 		const outcome = await execute('chatModelChain');
 		const { run, command } = outcome;

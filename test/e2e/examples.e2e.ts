@@ -1,5 +1,5 @@
 /**
- * Every workflow in `examples/`, run by the n8n CLI in a real n8n 2.8.4 against the fake Nebula
+ * Every workflow in `examples/`, run by the n8n CLI in a real n8n (2.8.4, or N8N_E2E_VERSION) against the fake Nebula
  * Block server with nothing scripted: the sandbox a newcomer meets in `npm run demo`. A new example
  * is picked up by reading the folder. Each must succeed with every node run and a meaningful
  * result: JSON that fits the schema it asked for, an agent answer built on its tools' results.

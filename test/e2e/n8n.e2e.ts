@@ -1,5 +1,5 @@
 /**
- * The packed package inside a real n8n 2.8.4, installed like a community package, talking HTTP
+ * The packed package inside a real n8n (2.8.4, or N8N_E2E_VERSION), installed like a community package, talking HTTP
  * to the fake Nebula Block server. Workflows run through the n8n CLI (`execute --id`); the
  * editor's REST API is checked with `n8n start`. Run with `npm run test:e2e`.
  */

@@ -310,7 +310,7 @@ afterAll(async () => {
 	process.stdout.write(`streaming e2e timings:\n  ${timer.lines.join('\n  ')}\n`);
 });
 
-describe('streaming to the chat in n8n 2.8.4', () => {
+describe(`streaming to the chat in n8n ${rt.e2eN8nVersion()}`, () => {
 	test('Webhook (Streaming) -> Chat Completion: the first token reaches the client while the server still holds the rest', async () => {
 		const gate = createGate();
 		// The role chunk and the first word go out; the rest waits until the test has seen the word.
