@@ -11,6 +11,7 @@ import { StepTimer } from '../support/step-timer';
 import { ensureChromium, launchBrowser, type Browser } from './support/browser';
 import { openCredentialFromOverview, saveWithApiKey, showFailureReason, waitForTestFailure, waitForTestSuccess } from './support/credential-dialog';
 import {
+	addCollectionOption,
 	addNodeFromPicker,
 	fillParameter,
 	modelListError,
@@ -136,7 +137,7 @@ describe('the editor in chromium', () => {
 		await browser?.close();
 	});
 
-	uiTest('Chat Completion: node picker, credential, model from the list, two messages, run, answer in the output panel', async () => {
+	uiTest('Chat Completion: node picker, credential, model from the list, two messages, an image, run, answer in the output panel', async () => {
 		await timer.time('chat: open a new workflow', () => openNewWorkflow(page, sandbox.n8n.url));
 		const names = await searchNodePicker(page, 'Nebula Block');
 		expect(names).toEqual(expect.arrayContaining(['Nebula Block Chat Completion', 'Nebula Block Text Generate']));
@@ -167,11 +168,37 @@ describe('the editor in chromium', () => {
 		await showTopOfForm(ndv);
 		await screenshot(page, 'chat-completion-form', { docImage: true });
 
-		const output = await timer.time('chat: run the node until the answer shows', () => runNodeAndWaitForOutput(page, ndv, 'Echo: Say hello back'));
+		// An image on the second message: each user message has its own "Add Image" (Images collection).
+		const addSelects = ndv.getByTestId('collection-parameter-add').locator('input');
+		const placeholders = await addSelects.evaluateAll((inputs) => inputs.map((input) => input.getAttribute('placeholder')));
+		expect(placeholders.filter((text) => text === 'Add Image')).toHaveLength(2);
+		const imageOptions = await addCollectionOption(page, ndv, 'Image URLs', placeholders.indexOf('Add Image') + 1);
+		expect(imageOptions).toEqual(['Binary Properties', 'Image Detail', 'Image URLs']);
+		const urlsField = ndv.getByTestId('parameter-input-urls');
+		await urlsField.waitFor();
+		// One "Images" heading per user message, and the new field with its label, placeholder and tooltip.
+		expect(await ndv.getByText('Images', { exact: true }).count()).toBe(2);
+		const urlsLabel = ndv.getByText('Image URLs', { exact: true });
+		expect(await urlsLabel.isVisible()).toBe(true);
+		expect(await urlsField.locator('input, textarea').first().getAttribute('placeholder')).toBe('e.g. https://example.com/photo.jpg');
+		// The description is the tooltip of the "?" icon that shows beside the label on hover.
+		await urlsLabel.hover();
+		await urlsLabel.locator('xpath=ancestor::*[.//*[contains(@class, "infoIcon")]][1]').locator('[class*="infoIcon"]').hover();
+		await page
+			.getByText('Links the service downloads the images from, or data URLs (data:image/png;base64,...). Separate several with commas or new lines.', { exact: true })
+			.waitFor();
+		const imageUrl = `${sandbox.fake.url}/images/cat.png`;
+		await fillParameter(ndv, 'urls', imageUrl);
+		await page.evaluate(() => (globalThis as any).document.activeElement?.blur());
+		await urlsField.scrollIntoViewIfNeeded();
+		await screenshot(page, 'chat-completion-image', { docImage: true });
+
+		const answer = `I received one image: an image at ${imageUrl}. You asked: Say hello back`;
+		const output = await timer.time('chat: run the node until the answer shows', () => runNodeAndWaitForOutput(page, ndv, answer));
 		await showOutputAs(output, 'json');
 		await output.getByText('"finishReason"').first().waitFor();
 		const outputText = await jsonViewText(output);
-		expect(outputText).toContain('"content": "Echo: Say hello back"');
+		expect(outputText).toContain(`"content": "${answer}"`);
 		expect(outputText).toContain('"role": "assistant"');
 		expect(outputText).toContain('"model": "meta-llama/Llama-3.3-70B-Instruct"');
 		await showTopOfForm(ndv);
@@ -184,7 +211,13 @@ describe('the editor in chromium', () => {
 			messages: [
 				{ role: 'system', content: 'You are a helpful assistant.' },
 				{ role: 'user', content: 'Hi, I am testing the editor.' },
-				{ role: 'user', content: 'Say hello back' },
+				{
+					role: 'user',
+					content: [
+						{ type: 'text', text: 'Say hello back' },
+						{ type: 'image_url', image_url: { url: imageUrl } },
+					],
+				},
 			],
 		});
 	});

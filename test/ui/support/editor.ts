@@ -107,6 +107,20 @@ export async function fillParameter(ndv: Locator, name: string, value: string, n
 	await ndv.getByTestId(`parameter-input-${name}`).nth(nth).locator('input, textarea').first().fill(value);
 }
 
+/**
+ * A collection's add select (e.g. "Add Image" on the nth user message): opens it, returns the option
+ * names it lists and picks `option`. n8n 2.8.4 shows node collections as a select whose placeholder
+ * is the collection's placeholder; its options live in a popover outside the NDV.
+ */
+export async function addCollectionOption(page: Page, ndv: Locator, option: string, nth = 0): Promise<string[]> {
+	await ndv.getByTestId('collection-parameter-add').nth(nth).click();
+	const items = page.locator('[data-test-id="collection-parameter-option"]:visible');
+	await items.first().waitFor();
+	const listed = (await items.allInnerTexts()).map((text) => text.trim());
+	await items.filter({ hasText: exactly(option) }).click();
+	return listed;
+}
+
 /** "Execute step" in the NDV, then waits until the output panel shows `expected`. */
 export async function runNodeAndWaitForOutput(page: Page, ndv: Locator, expected: string): Promise<Locator> {
 	await ndv.getByTestId('node-execute-button').click();
