@@ -45,7 +45,8 @@ function isRecord(value: unknown): value is Record<string, any> {
 	return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function textOf(content: unknown): string {
+/** The text of a message's content: a string, or the text parts of a content list joined by spaces. */
+export function textOf(content: unknown): string {
 	if (typeof content === 'string') return content;
 	if (!Array.isArray(content)) return '';
 	return content

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { setImmediate as nextTick } from 'node:timers/promises';
 
-import { defaultModelAnswer } from './fake-model';
+import { defaultModelAnswer, textOf } from './fake-model';
 
 // ---------------------------------------------------------------------------
 // Public types
@@ -328,15 +328,6 @@ function splitInPieces(text: string): string[] {
 	return pieces;
 }
 
-function messageText(content: unknown): string {
-	if (typeof content === 'string') return content;
-	if (!Array.isArray(content)) return '';
-	return content
-		.filter((part): part is { text: string } => typeof part?.text === 'string')
-		.map((part) => part.text)
-		.join(' ');
-}
-
 interface ChatMessage {
 	role: string;
 	content?: unknown;
@@ -344,7 +335,7 @@ interface ChatMessage {
 
 function lastUserText(messages: ChatMessage[]): string {
 	const last = [...messages].reverse().find((message) => message.role === 'user');
-	return last ? messageText(last.content) : '';
+	return last ? textOf(last.content) : '';
 }
 
 function usageOf(promptTokens: number, completionTokens: number): FakeUsage {
@@ -688,7 +679,7 @@ function replyChoice(reply: ReplyStep): ChatChoice {
 
 function chatUsage(messages: ChatMessage[], choices: ChatChoice[], reply: ReplyStep | undefined): FakeUsage {
 	if (reply?.usage) return reply.usage;
-	const promptTokens = messages.reduce((sum, message) => sum + countWords(messageText(message.content)), 0);
+	const promptTokens = messages.reduce((sum, message) => sum + countWords(textOf(message.content)), 0);
 	const completionTokens = choices.reduce((sum, choice) => sum + countWords(choice.content) + countWords(choice.reasoning), 0);
 	return usageOf(promptTokens, completionTokens);
 }
