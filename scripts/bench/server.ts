@@ -13,6 +13,7 @@ export type ServerCommand =
 	| { id: number; op: 'connectionCount' }
 	| { id: number; op: 'requestCount'; key?: string }
 	| { id: number; op: 'maxInFlight'; key?: string }
+	| { id: number; op: 'rateLimitStats'; key?: string }
 	| { id: number; op: 'close' };
 
 export interface ServerReply {
@@ -45,6 +46,8 @@ async function handle(command: ServerCommand): Promise<unknown> {
 			return running().requests(command.key).length;
 		case 'maxInFlight':
 			return running().maxInFlight(command.key);
+		case 'rateLimitStats':
+			return running().rateLimitStats(command.key);
 		case 'close':
 			await fake?.close();
 			fake = undefined;

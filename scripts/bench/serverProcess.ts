@@ -5,7 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 
-import type { FakeNebulaOptions, Step } from '../../test/support/fake-nebula';
+import type { FakeNebulaOptions, RateLimitStats, Step } from '../../test/support/fake-nebula';
 import type { ServerCommand, ServerReply } from './server';
 
 export interface RemoteFakeNebula {
@@ -18,6 +18,8 @@ export interface RemoteFakeNebula {
 	connectionCount(): Promise<number>;
 	requestCount(key?: string): Promise<number>;
 	maxInFlight(key?: string): Promise<number>;
+	/** What the rate-limited mode (options.rateLimit) accepted and turned away; every request counts as accepted without it. */
+	rateLimitStats(key?: string): Promise<RateLimitStats>;
 	close(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ export async function startServerProcess(options: FakeNebulaOptions = {}): Promi
 		connectionCount: () => call<number>({ op: 'connectionCount' }),
 		requestCount: (key) => call<number>({ op: 'requestCount', key }),
 		maxInFlight: (key) => call<number>({ op: 'maxInFlight', key }),
+		rateLimitStats: (key) => call<RateLimitStats>({ op: 'rateLimitStats', key }),
 		close: async () => {
 			await call<void>({ op: 'close' }).catch(() => undefined);
 			await stopChild(child);

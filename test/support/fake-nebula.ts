@@ -5,6 +5,8 @@
  *
  * Only node built-ins are used so plain `npx tsx` scripts can start it too.
  * Run it directly: `npx tsx test/support/fake-nebula.ts --port 5690`.
+ * Rate-limited mode (option `rateLimit`, see fake-rate-limit.ts): a token bucket per API key,
+ * 429s with Retry-After beyond it, optionally a cap on requests at once and x-ratelimit headers.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +14,9 @@ import { randomBytes } from 'node:crypto';
 import { setImmediate as nextTick } from 'node:timers/promises';
 
 import { defaultModelAnswer, textOf } from './fake-model';
+import { RateGate, type Admission, type FakeRateLimit, type RateLimitStats, type RejectCause } from './fake-rate-limit';
+
+export type { FakeRateLimit, RateLimitStats, RejectCause } from './fake-rate-limit';
 
 // ---------------------------------------------------------------------------
 // Public types
@@ -33,6 +38,8 @@ export interface FakeNebulaOptions {
 	/** Delay between streamed chunks. */
 	tokenIntervalMs?: number;
 	models?: FakeModel[];
+	/** The rate-limited mode (see fake-rate-limit.ts): a token bucket and/or a cap on requests at once. */
+	rateLimit?: FakeRateLimit;
 }
 
 export interface RecordedRequest {
@@ -43,6 +50,8 @@ export interface RecordedRequest {
 	body: any;
 	key: string | undefined;
 	at: number;
+	/** Set when the rate-limited mode answered this request with a 429, and why. */
+	rateLimited?: RejectCause;
 }
 
 export interface FakeUsage {
@@ -171,6 +180,10 @@ export interface FakeNebula {
 	/** Requests being answered now (a request leaves when its connection closes, e.g. the client aborted). */
 	inFlightNow(key?: string): number;
 	setModelsMode(mode: ModelsMode): void;
+	/** Sets the rate limit of the whole server, or of one key (its own tier); undefined lifts it. */
+	setRateLimit(limit: FakeRateLimit | undefined, key?: string): void;
+	/** What the rate-limited mode let through and turned away, for one key or all. */
+	rateLimitStats(key?: string): RateLimitStats;
 	close(): Promise<void>;
 }
 
@@ -275,6 +288,12 @@ function defaultStatusBody(status: number, dialect: Dialect): unknown {
 	}
 	if (status === 429) return openAiError('Rate limit reached, please try again later.', 'rate_limit_error', 'rate_limit_exceeded');
 	return openAiError(message, status >= 500 ? 'server_error' : 'invalid_request_error', status);
+}
+
+/** The 429 of the rate-limited mode, in the route's dialect; the code is the seeds' `rate_limit_exceeded`. */
+function rateLimited(message: string, dialect: Dialect): ErrorReply {
+	const body = dialect === 'envelope' ? envelopeError('rate_limit_exceeded', message) : openAiError(message, 'rate_limit_error', 'rate_limit_exceeded');
+	return { status: 429, body };
 }
 
 function envelopeCodeFor(status: number): string {
@@ -875,6 +894,7 @@ class FakeNebulaServer implements FakeNebula {
 	private readonly inFlight = new Map<string, InFlightCounter>();
 	private readonly allInFlight: InFlightCounter = { current: 0, max: 0 };
 	private readonly models: FakeModel[];
+	private readonly rateGate: RateGate;
 	private modelsMode: ModelsMode = 'both';
 	private connections = 0;
 	private keyCounter = 0;
@@ -883,6 +903,7 @@ class FakeNebulaServer implements FakeNebula {
 
 	constructor(private readonly options: FakeNebulaOptions) {
 		this.models = options.models ?? DEFAULT_MODELS;
+		this.rateGate = new RateGate(options.rateLimit);
 		this.server = http.createServer((req, res) => void this.handle(req, res));
 		this.server.on('connection', () => this.connections++);
 	}
@@ -931,6 +952,14 @@ class FakeNebulaServer implements FakeNebula {
 		this.modelsMode = mode;
 	}
 
+	setRateLimit(limit: FakeRateLimit | undefined, key?: string): void {
+		this.rateGate.set(limit, key);
+	}
+
+	rateLimitStats(key?: string): RateLimitStats {
+		return this.rateGate.stats(key);
+	}
+
 	close(): Promise<void> {
 		for (const controller of this.active) controller.abort();
 		return new Promise((resolve) => {
@@ -969,8 +998,12 @@ class FakeNebulaServer implements FakeNebula {
 		const key = bearerKey(req.headers.authorization);
 		const record: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: undefined, key, at: Date.now() };
 		this.records.push(record);
+		// The limit decides at arrival; a request it turns away never reaches the model, so it takes no step.
+		const admission = this.rateGate.admit(key);
+		if (!admission.admitted) record.rateLimited = admission.cause;
+		for (const [name, value] of Object.entries(admission.headers)) res.setHeader(name, value);
 		// Steps are taken at arrival so "request N consumes step N" follows arrival order.
-		const plan = compilePlan(this.takeSteps(key));
+		const plan = compilePlan(admission.admitted ? this.takeSteps(key) : []);
 		const controller = new AbortController();
 		this.active.add(controller);
 		const release = this.enterInFlight(key);
@@ -978,6 +1011,7 @@ class FakeNebulaServer implements FakeNebula {
 			controller.abort();
 			this.active.delete(controller);
 			release();
+			admission.release();
 		});
 		res.on('error', () => undefined);
 		req.on('error', () => undefined);
@@ -985,13 +1019,20 @@ class FakeNebulaServer implements FakeNebula {
 			const raw = await readBody(req);
 			if (raw === undefined) return;
 			record.body = parseBody(raw);
-			await this.answer(req, res, record, plan, controller.signal);
+			await this.answer(req, res, record, plan, controller.signal, admission);
 		} catch (error) {
 			this.failSafely(res, error);
 		}
 	}
 
-	private async answer(req: http.IncomingMessage, res: http.ServerResponse, record: RecordedRequest, plan: Plan, signal: AbortSignal): Promise<void> {
+	private async answer(
+		req: http.IncomingMessage,
+		res: http.ServerResponse,
+		record: RecordedRequest,
+		plan: Plan,
+		signal: AbortSignal,
+		admission: Admission,
+	): Promise<void> {
 		const path = routePath(req.url);
 		const x: Exchange = {
 			req,
@@ -1002,6 +1043,8 @@ class FakeNebulaServer implements FakeNebula {
 			intervalMs: plan.intervalMs ?? this.options.tokenIntervalMs ?? 0,
 			dialect: path === '/v1/text/generate' ? 'envelope' : 'openai',
 		};
+		// A gateway turns a request away at once: the latency is the model's, which it never reached.
+		if (!admission.admitted) return sendError(x, rateLimited(admission.message, x.dialect));
 		await sleep((this.options.latencyMs ?? 0) + plan.delayMs, signal);
 		if (signal.aborted) return;
 		if (plan.fault?.kind === 'destroy' && plan.fault.afterChunks === undefined) return void req.socket.resetAndDestroy();
@@ -1065,7 +1108,7 @@ export async function startFakeNebula(opts: FakeNebulaOptions = {}): Promise<Fak
 }
 
 // ---------------------------------------------------------------------------
-// Command line: npx tsx test/support/fake-nebula.ts --port 5690
+// Command line: npx tsx test/support/fake-nebula.ts --port 5690 [--rate-rps 20 --rate-burst 5]
 // ---------------------------------------------------------------------------
 
 function cliNumber(argv: string[], name: string): number | undefined {
@@ -1078,11 +1121,25 @@ function cliNumber(argv: string[], name: string): number | undefined {
 	return value;
 }
 
+/** `--rate-rps 20 --rate-burst 5 [--max-concurrent 8] [--rate-headers]`: the rate-limited mode, per key. */
+function cliRateLimit(argv: string[]): FakeRateLimit | undefined {
+	const requestsPerSecond = cliNumber(argv, 'rate-rps');
+	const maxConcurrent = cliNumber(argv, 'max-concurrent');
+	if (requestsPerSecond === undefined && maxConcurrent === undefined) return undefined;
+	return {
+		requestsPerSecond,
+		burst: cliNumber(argv, 'rate-burst'),
+		maxConcurrent,
+		sendHeaders: argv.includes('--rate-headers'),
+	};
+}
+
 async function main(argv: string[]): Promise<void> {
 	const fake = await startFakeNebula({
 		port: cliNumber(argv, 'port'),
 		latencyMs: cliNumber(argv, 'latency-ms'),
 		tokenIntervalMs: cliNumber(argv, 'token-interval-ms'),
+		rateLimit: cliRateLimit(argv),
 	});
 	process.stdout.write(`${JSON.stringify({ url: fake.url, key: fake.defaultKey })}\n`);
 	const stop = () => void fake.close().then(() => process.exit(0));
