@@ -8,6 +8,7 @@ import { measureConnections } from './connections';
 import { measureMemory } from './memory';
 import { measureOverhead } from './overhead';
 import { measureParsing } from './parsing';
+import { measureRateLimit } from './rateLimit';
 import { measureThroughput } from './throughput';
 import { measureTtfc } from './ttfc';
 import { packageModule, type BenchConfig } from './support';
@@ -21,6 +22,7 @@ export const MEASUREMENTS = {
 	memoryItems: (config: BenchConfig) => measureMemory(config, 'items'),
 	memoryStreamedAnswer: (config: BenchConfig) => measureMemory(config, 'streamedAnswer'),
 	memoryStreamedAnswerBareUndici: (config: BenchConfig) => measureMemory(config, 'streamedAnswerBareUndici'),
+	rateLimit: (config: BenchConfig) => measureRateLimit(config),
 } as const;
 
 export type MeasurementName = keyof typeof MEASUREMENTS;

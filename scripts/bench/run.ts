@@ -4,8 +4,10 @@
  * checks and writes the JSON to bench-results/latest.json (and a timestamped copy).
  *
  * Options: --latency-ms N (100), --token-interval-ms N (0), --items N (200), --rounds N (5),
- * --only a,b (measurements: throughput, overhead, connections, parsing, ttfc, memoryItems,
- * memoryStreamedAnswer, memoryStreamedAnswerBareUndici), --out FILE, --docs (also write
+ * --rate-limit-items N (1000, items of the rate limit figure), --only a,b (measurements:
+ * throughput, overhead, connections, parsing, ttfc, memoryItems, memoryStreamedAnswer,
+ * memoryStreamedAnswerBareUndici, rateLimit; e.g. `npm run bench -- --only rateLimit
+ * --rate-limit-items 200` for a quick look at one figure), --out FILE, --docs (also write
  * docs/benchmark.json), --quick (small sizes, for checking the benchmark itself; not for figures),
  * --package DIR (measure the build in another checkout of this package, e.g. a worktree with a
  * candidate fix; it must be built and inside a folder whose node_modules has the dependencies).
@@ -30,6 +32,7 @@ const ALL: MeasurementName[] = [
 	'memoryItems',
 	'memoryStreamedAnswer',
 	'memoryStreamedAnswerBareUndici',
+	'rateLimit',
 ];
 const CHILD_TIME_LIMIT_MS = 15 * 60_000;
 
@@ -56,7 +59,7 @@ function parseArgs(argv: string[]): Args {
 	};
 	const quick = argv.includes('--quick');
 	const base: BenchConfig = quick
-		? { ...DEFAULT_CONFIG, items: 40, rounds: 2, overheadRequests: 50, parsingMiB: 4, ttfcSamples: 5, memoryItems: 500, memoryAnswerMiB: 1 }
+		? { ...DEFAULT_CONFIG, items: 40, rounds: 2, overheadRequests: 50, parsingMiB: 4, ttfcSamples: 5, memoryItems: 500, memoryAnswerMiB: 1, rateLimitItems: 100 }
 		: DEFAULT_CONFIG;
 	const config: BenchConfig = {
 		...base,
@@ -64,6 +67,7 @@ function parseArgs(argv: string[]): Args {
 		tokenIntervalMs: number('token-interval-ms', base.tokenIntervalMs),
 		items: number('items', base.items),
 		rounds: Math.max(1, number('rounds', base.rounds)),
+		rateLimitItems: Math.max(1, number('rate-limit-items', base.rateLimitItems)),
 		packageDir: path.resolve(value('package') ?? base.packageDir),
 	};
 	const only = (value('only')?.split(',').map((name) => name.trim()).filter(Boolean) ?? ALL) as MeasurementName[];

@@ -34,6 +34,11 @@ export interface BenchConfig {
 	memoryAnswerMiB: number;
 	/** Characters per streamed delta of the big answer (the fake sends a word per chunk). */
 	memoryDeltaChars: number;
+	/** Items of the rate limit figure, against R requests/s with burst B and a fixed latency per answer. */
+	rateLimitItems: number;
+	rateLimitRequestsPerSecond: number;
+	rateLimitBurst: number;
+	rateLimitLatencyMs: number;
 }
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -53,6 +58,10 @@ export const DEFAULT_CONFIG: BenchConfig = {
 	memoryItems: 10_000,
 	memoryAnswerMiB: 10,
 	memoryDeltaChars: 64,
+	rateLimitItems: 1000,
+	rateLimitRequestsPerSecond: 20,
+	rateLimitBurst: 5,
+	rateLimitLatencyMs: 200,
 };
 
 export const CHAT_NODE_TYPE = 'n8n-nodes-nebula-block.nebulaBlockChat';
