@@ -239,6 +239,20 @@ describe('concurrency cap', () => {
 		expect(server.requests(key).map((request) => request.rateLimited)).toEqual([undefined, undefined, 'concurrency', undefined]);
 	});
 
+	it('shares one cap between keys with scope "server"', async () => {
+		const server = await start({ maxConcurrent: 1, scope: 'server' });
+		const a = server.newKey('a');
+		const gate = createGate();
+		server.script(a, { kind: 'gate', afterChunks: 1, gate });
+		const held = chat(server, a, { stream: true });
+		await gate.reached;
+		expect((await chat(server, server.newKey('b'))).status).toBe(429);
+		gate.release();
+		await (await held).text();
+		expect((await chat(server, server.newKey('c'))).status).toBe(200);
+		expect(server.rateLimitStats().rejected).toEqual({ rate: 0, concurrency: 1 });
+	});
+
 	it('takes no token for a request the cap turns away', async () => {
 		const clock = manualClock();
 		const server = await start({ requestsPerSecond: 1, burst: 2, maxConcurrent: 1, now: clock.now });

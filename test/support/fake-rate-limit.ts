@@ -59,7 +59,6 @@ export class RateGate {
 	private limit: FakeRateLimit | undefined;
 	private readonly keyLimits = new Map<string, FakeRateLimit>();
 	private readonly buckets = new Map<string, Bucket>();
-	private readonly inFlight = new Map<string, number>();
 	private readonly counters = new Map<string, Counters>();
 	private readonly total: Counters = newCounters();
 
@@ -71,7 +70,7 @@ export class RateGate {
 	set(limit: FakeRateLimit | undefined, key?: string): void {
 		if (key === undefined) {
 			this.limit = limit;
-			// Keys with a tier of their own keep their buckets; requests in flight stay counted (they are still being answered).
+			// Keys with a tier of their own keep their buckets.
 			for (const slot of [...this.buckets.keys()]) if (!this.keyLimits.has(slot)) this.buckets.delete(slot);
 			return;
 		}
@@ -89,19 +88,22 @@ export class RateGate {
 	/** Decides for a request arriving now; `release` must be called once its answer is over. */
 	admit(key: string | undefined): Admission {
 		const limit = (key !== undefined ? this.keyLimits.get(key) : undefined) ?? this.limit;
-		const counters = [this.total, this.countersOf(key ?? NO_KEY)];
-		if (!limit) return this.accept(counters, undefined, Date.now(), {});
+		const keyCounters = this.countersOf(key ?? NO_KEY);
+		const counters = [this.total, keyCounters];
+		if (!limit) return this.accept(counters, Date.now(), {});
 
-		const ownTier = key !== undefined && this.keyLimits.has(key);
-		const slot = limit.scope === 'server' && !ownTier ? SERVER_BUCKET : (key ?? NO_KEY);
+		const shared = limit.scope === 'server' && !(key !== undefined && this.keyLimits.has(key));
+		const slot = shared ? SERVER_BUCKET : (key ?? NO_KEY);
 		const now = (limit.now ?? Date.now)();
 		const maxConcurrent = limit.maxConcurrent ?? Number.POSITIVE_INFINITY;
+		// A shared cap counts every request in flight, those of keys with a tier of their own too.
+		const inFlight = shared ? this.total.inFlight : keyCounters.inFlight;
 		// The cap is checked first, so a request it turns away takes no token.
-		if ((this.inFlight.get(slot) ?? 0) >= maxConcurrent) {
+		if (inFlight >= maxConcurrent) {
 			const bucket = limit.requestsPerSecond ? this.refilled(slot, limit, now) : undefined;
 			return this.reject(counters, 'concurrency', bucket && headersOf(limit, bucket), `Too many concurrent requests: at most ${maxConcurrent} at once.`);
 		}
-		if (!limit.requestsPerSecond) return this.accept(counters, slot, now, {});
+		if (!limit.requestsPerSecond) return this.accept(counters, now, {});
 
 		const rate = limit.requestsPerSecond;
 		const bucket = this.refilled(slot, limit, now);
@@ -111,11 +113,10 @@ export class RateGate {
 			return this.reject(counters, 'rate', headers, `Rate limit reached for requests: ${rate} per second. Please try again in ${formatDuration(waitMs)}.`);
 		}
 		bucket.tokens = Math.max(0, bucket.tokens - 1);
-		return this.accept(counters, slot, now, headersOf(limit, bucket));
+		return this.accept(counters, now, headersOf(limit, bucket));
 	}
 
-	private accept(counters: Counters[], slot: string | undefined, now: number, headers: Record<string, string>): Admission {
-		if (slot !== undefined) this.inFlight.set(slot, (this.inFlight.get(slot) ?? 0) + 1);
+	private accept(counters: Counters[], now: number, headers: Record<string, string>): Admission {
 		for (const counter of counters) {
 			counter.accepted++;
 			counter.acceptedAt.push(now);
@@ -126,7 +127,6 @@ export class RateGate {
 		const release = () => {
 			if (released) return;
 			released = true;
-			if (slot !== undefined) this.inFlight.set(slot, Math.max(0, (this.inFlight.get(slot) ?? 0) - 1));
 			for (const counter of counters) counter.inFlight--;
 		};
 		return { admitted: true, headers, release };
