@@ -63,13 +63,15 @@ export interface RateLimitResult {
 	requestsPerSecond: number;
 	burst: number;
 	latencyMs: number;
+	/** Whether the server sent x-ratelimit-*-requests headers. */
+	sendHeaders: boolean;
 	rows: RateLimitRow[];
 }
 
 export async function measureRateLimit(config: BenchConfig, settings: RateLimitSetting[] = RATE_LIMIT_SETTINGS): Promise<RateLimitResult> {
-	const { rateLimitRequestsPerSecond: requestsPerSecond, rateLimitBurst: burst, rateLimitLatencyMs: latencyMs } = config;
+	const { rateLimitRequestsPerSecond: requestsPerSecond, rateLimitBurst: burst, rateLimitLatencyMs: latencyMs, rateLimitHeaders: sendHeaders } = config;
 	// Per key, as the service limits per account: each row has a key, hence a full bucket, of its own.
-	const server = await startServerProcess({ latencyMs, rateLimit: { requestsPerSecond, burst } });
+	const server = await startServerProcess({ latencyMs, rateLimit: { requestsPerSecond, burst, sendHeaders } });
 	try {
 		const items = questionItems(config.rateLimitItems);
 		// Loads n8n-core and the package: not timed. Fewer items than B, so no 429 either.
@@ -96,7 +98,7 @@ export async function measureRateLimit(config: BenchConfig, settings: RateLimitS
 				peakInFlight: stats.peakInFlight,
 			});
 		}
-		return { items: items.length, requestsPerSecond, burst, latencyMs, rows };
+		return { items: items.length, requestsPerSecond, burst, latencyMs, sendHeaders, rows };
 	} finally {
 		await server.close();
 	}

@@ -232,7 +232,7 @@ export function formatReport(figures: Figures, checks: TargetCheck[], header: st
 	const { rateLimit } = figures;
 	if (rateLimit) {
 		section(
-			`7. Rate limit: ${rateLimit.items.toLocaleString('en')} items against R = ${rateLimit.requestsPerSecond} requests/s, burst ${rateLimit.burst}, latency ${rateLimit.latencyMs} ms; default Max Retries, Continue On Fail (what the server saw)`,
+			`7. Rate limit: ${rateLimit.items.toLocaleString('en')} items against R = ${rateLimit.requestsPerSecond} requests/s, burst ${rateLimit.burst}, latency ${rateLimit.latencyMs} ms${rateLimit.sendHeaders ? ', x-ratelimit headers' : ''}; default Max Retries, Continue On Fail (what the server saw)`,
 			[
 				['setting', 'C', 'executions', 'wall ms', 'accepted', 'accepted/s over R', 'failed items', '429s per item', '429s rate + concurrency', 'peak in flight'],
 				...rateLimit.rows.map((row) => [

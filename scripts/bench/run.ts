@@ -4,7 +4,8 @@
  * checks and writes the JSON to bench-results/latest.json (and a timestamped copy).
  *
  * Options: --latency-ms N (100), --token-interval-ms N (0), --items N (200), --rounds N (5),
- * --rate-limit-items N (1000, items of the rate limit figure), --only a,b (measurements:
+ * --rate-limit-items N (1000, items of the rate limit figure), --rate-limit-headers (its server
+ * also sends x-ratelimit-*-requests headers), --only a,b (measurements:
  * throughput, overhead, connections, parsing, ttfc, memoryItems, memoryStreamedAnswer,
  * memoryStreamedAnswerBareUndici, rateLimit; e.g. `npm run bench -- --only rateLimit
  * --rate-limit-items 200` for a quick look at one figure), --out FILE, --docs (also write
@@ -68,6 +69,7 @@ function parseArgs(argv: string[]): Args {
 		items: number('items', base.items),
 		rounds: Math.max(1, number('rounds', base.rounds)),
 		rateLimitItems: Math.max(1, number('rate-limit-items', base.rateLimitItems)),
+		rateLimitHeaders: argv.includes('--rate-limit-headers') || base.rateLimitHeaders,
 		packageDir: path.resolve(value('package') ?? base.packageDir),
 	};
 	const only = (value('only')?.split(',').map((name) => name.trim()).filter(Boolean) ?? ALL) as MeasurementName[];

@@ -39,6 +39,8 @@ export interface BenchConfig {
 	rateLimitRequestsPerSecond: number;
 	rateLimitBurst: number;
 	rateLimitLatencyMs: number;
+	/** Whether the rate-limited server sends OpenAI's x-ratelimit-*-requests headers on every answer. */
+	rateLimitHeaders: boolean;
 }
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -62,6 +64,7 @@ export const DEFAULT_CONFIG: BenchConfig = {
 	rateLimitRequestsPerSecond: 20,
 	rateLimitBurst: 5,
 	rateLimitLatencyMs: 200,
+	rateLimitHeaders: false,
 };
 
 export const CHAT_NODE_TYPE = 'n8n-nodes-nebula-block.nebulaBlockChat';
