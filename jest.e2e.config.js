@@ -7,9 +7,8 @@ module.exports = {
 	testEnvironment: 'node',
 	roots: ['<rootDir>/test/e2e'],
 	testMatch: ['**/*.e2e.ts'],
-	// Queue mode (Redis + two workers) runs apart, in `npm run test:queue`: its three n8n processes share
-	// one SQLite file, and now and then a worker fails an execution with SQLITE_BUSY (n8n sets no busy
-	// timeout). It goes back into CI once the test runs on a database made for several writers.
+	// Queue mode (PostgreSQL, Redis, a main and two worker n8n processes) is its own step,
+	// `npm run test:queue` (also in .ci/run), so its servers and its time show apart from the rest.
 	testPathIgnorePatterns: process.env.N8N_E2E_QUEUE ? [] : ['/queue-mode\\.e2e\\.ts$'],
 	transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
 	// The first run on a fresh clone installs n8n (about 6-7 minutes, into the cache `npm run demo` uses) inside beforeAll.

@@ -293,10 +293,11 @@ function writeTempJson(ctx: N8nContext, name: string, value: unknown): string {
 	return file;
 }
 
-export async function importCredentials(ctx: N8nContext, credentials: CredentialImport[]): Promise<CommandResult> {
+/** `env`: settings the n8n that later runs them has too, e.g. its database (DB_*) and N8N_ENCRYPTION_KEY. */
+export async function importCredentials(ctx: N8nContext, credentials: CredentialImport[], env?: Record<string, string>): Promise<CommandResult> {
 	const file = writeTempJson(ctx, 'credentials-import.json', credentials);
 	try {
-		const result = await runN8n(ctx, ['import:credentials', `--input=${file}`]);
+		const result = await runN8n(ctx, ['import:credentials', `--input=${file}`], { env });
 		assertSucceeded('n8n import:credentials', result);
 		return result;
 	} finally {
@@ -315,9 +316,9 @@ export interface WorkflowFile {
 }
 
 /** Imports all workflows with one CLI start (each start costs seconds). */
-export async function importWorkflows(ctx: N8nContext, workflows: WorkflowFile[]): Promise<CommandResult> {
+export async function importWorkflows(ctx: N8nContext, workflows: WorkflowFile[], env?: Record<string, string>): Promise<CommandResult> {
 	const file = writeTempJson(ctx, 'workflows-import.json', workflows);
-	const result = await runN8n(ctx, ['import:workflow', `--input=${file}`]);
+	const result = await runN8n(ctx, ['import:workflow', `--input=${file}`], { env });
 	assertSucceeded('n8n import:workflow', result);
 	return result;
 }

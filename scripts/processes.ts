@@ -25,9 +25,72 @@ export interface RunOptions {
 /** Every process group this module started and that is still running. */
 const liveChildren = new Set<ChildProcess>();
 
-export function track(child: ChildProcess): void {
+/**
+ * `signal`: how to end this child when we die without stopping it (see `reapWhenGone`), e.g.
+ * SIGINT for PostgreSQL's fast shutdown; SIGTERM by default.
+ */
+export function track(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): void {
 	liveChildren.add(child);
-	child.once('exit', () => liveChildren.delete(child));
+	if (child.pid !== undefined) tellReaper(`+${child.pid} ${signal}`);
+	child.once('exit', () => {
+		liveChildren.delete(child);
+		if (child.pid !== undefined) tellReaper(`-${child.pid}`);
+	});
+}
+
+/**
+ * What the reaper runs: it reads `+<pid> <signal>`, `-<pid>`, `+dir <path>` and `-dir <path>`
+ * lines, and when its input closes (the process that started it is gone, however it died)
+ * signals each listed process group, SIGKILLs those left after 10 s, and removes the folders.
+ */
+const REAPER_SOURCE = `
+const fs = require('node:fs');
+const groups = new Map();
+const dirs = new Set();
+let buffered = '';
+process.stdin.on('data', (chunk) => {
+	buffered += chunk;
+	const lines = buffered.split('\\n');
+	buffered = lines.pop();
+	for (const line of lines) {
+		const [op, what, arg] = [line[0], ...line.slice(1).split(' ')];
+		if (what === 'dir') op === '+' ? dirs.add(line.slice(5)) : dirs.delete(line.slice(5));
+		else op === '+' ? groups.set(Number(what), arg) : groups.delete(Number(what));
+	}
+});
+const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+process.stdin.on('end', async () => {
+	for (const [pid, signal] of groups) try { process.kill(-pid, signal); } catch {}
+	for (let waited = 0; waited < 10000 && [...groups.keys()].some(alive); waited += 200) await new Promise((r) => setTimeout(r, 200));
+	for (const pid of groups.keys()) try { process.kill(-pid, 'SIGKILL'); } catch {}
+	for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+`;
+
+let reaper: ChildProcess | undefined;
+
+function tellReaper(line: string): void {
+	if (reaper?.stdin?.writable) reaper.stdin.write(`${line}\n`);
+}
+
+/**
+ * Starts (once) a detached watcher that ends every process tracked from now on, and removes the
+ * folders given to `removeWhenGone`, if this process dies without doing it: jest, for one, dies
+ * on Ctrl-C without running afterAll, and a test cannot add a signal handler to jest's real
+ * process. The watcher learns that we are gone when its stdin (a pipe from us) closes.
+ */
+export function reapWhenGone(): void {
+	if (reaper) return;
+	reaper = spawn(process.execPath, ['-e', REAPER_SOURCE], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+	// Neither the watcher nor its pipe keeps us alive.
+	reaper.unref();
+	(reaper.stdin as unknown as { unref?: () => void }).unref?.();
+	for (const child of liveChildren) if (child.pid !== undefined) tellReaper(`+${child.pid} SIGTERM`);
+}
+
+/** A folder the reaper removes if we die first; `keep` takes it off that list. */
+export function removeWhenGone(dir: string, keep = false): void {
+	tellReaper(`${keep ? '-' : '+'}dir ${dir}`);
 }
 
 /** Process ids of the started children still running (each is also its process group id). */

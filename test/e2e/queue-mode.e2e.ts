@@ -1,7 +1,8 @@
 /**
  * n8n's queue mode: one main process, Redis, and two `n8n worker` processes that run the
- * executions, all sharing the encryption key and the user folder (its SQLite database; n8n warns
- * that it supports queue mode officially only with PostgreSQL, and works with SQLite here).
+ * executions, all sharing the encryption key and one PostgreSQL database (the database n8n
+ * supports for queue mode; with one SQLite file shared by three processes a worker now and then
+ * failed an execution with SQLITE_BUSY).
  * Workflows are started through production webhooks of activated workflows, so the main process
  * only queues them and the workers run them: the package's nodes, its connection pool and the
  * credential decryption all happen in a worker.
@@ -10,7 +11,7 @@
  * against the executions n8n saved. Nothing here is timed: waits have generous limits that only
  * turn a hang into a failure.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,6 +19,7 @@ import * as path from 'node:path';
 import * as rt from '../../scripts/n8n-runtime';
 import { startFakeNebula, type FakeNebula } from '../support/fake-nebula';
 import { StepTimer } from '../support/step-timer';
+import { ensurePostgres, startPostgres, type RunningPostgres } from './support/postgres';
 import { ensureRedisServer, startRedis, type RunningRedis } from './support/redis';
 
 const CHAT_TYPE = 'n8n-nodes-nebula-block.nebulaBlockChat';
@@ -41,6 +43,7 @@ let fake: FakeNebula;
 /** Answers the stop scenario's request never, so it is in flight until someone closes it. */
 let stopFake: FakeNebula;
 let redis: RunningRedis;
+let postgres: RunningPostgres;
 let main: rt.RunningN8n;
 const workers: Array<{ name: string; n8n: rt.RunningN8n; logFile: string }> = [];
 let session: rt.RestSession;
@@ -107,10 +110,8 @@ function workflows(): rt.WorkflowFile[] {
 			credentials: { nebulaBlockApi: CREDENTIALS.text },
 		}),
 		chain,
-		// Answers at once: the 100-call test checks what the workers ran and the fake received, not
-		// the main process's webhook answers (n8n 2.8.4's main on 2 busy cores lost one of 100
-		// answers now and then, or answered one with a 500, while every execution succeeded).
-		webhookTo('queueItems', chatNode('items'), 'onReceived'),
+		// Answers with the node's output: each caller gets its own item back from a worker.
+		webhookTo('queueItems', chatNode('items')),
 		// Answers the webhook at once: the execution goes on in the worker until it is stopped.
 		webhookTo('queueStop', chatNode('stop', { maxRetries: 0 }), 'onReceived'),
 	];
@@ -166,7 +167,7 @@ function executionsByWorker(): Map<string, string[]> {
 	return started;
 }
 
-/** Every execution of the workflow ran on exactly one worker; returns the worker of each. */
+/** The main process queued every execution of the workflow and exactly one worker ran each; returns the worker of each. */
 async function expectRanOnWorkers(workflowId: string, count: number): Promise<string[]> {
 	const executions = await waitFor(`${count} finished executions of ${workflowId}`, async () => {
 		const found = await executionsOf(workflowId);
@@ -176,14 +177,39 @@ async function expectRanOnWorkers(workflowId: string, count: number): Promise<st
 	const byWorker = executionsByWorker();
 	const ranOn = executions.map((execution) => ({ id: execution.id, workers: byWorker.get(String(execution.id)) ?? [] }));
 	expect(ranOn.filter((execution) => execution.workers.length !== 1)).toEqual([]);
+	const mainLog = main.output();
+	expect(executions.filter((execution) => !mainLog.includes(`Enqueued execution ${execution.id} (job `))).toEqual([]);
 	return ranOn.map((execution) => execution.workers[0]);
 }
 
+/** The n8n and PostgreSQL logs: kept after the run, they are what explains a failure here. */
+function logFiles(): string[] {
+	return ['main.log', 'worker-1.log', 'worker-2.log', 'postgres.log'].map((name) => path.join(ctx.folder.root, name));
+}
+
 beforeAll(async () => {
+	// Ctrl-C ends jest without afterAll: then a watcher stops n8n, Redis and PostgreSQL and removes their files.
+	rt.reapWhenGone();
 	ensureRedisServer((line) => process.stdout.write(`${line}\n`));
+	const postgresBin = ensurePostgres((line) => process.stdout.write(`${line}\n`));
 	ctx = await timer.time('install n8n if needed, pack, install the package', () =>
 		rt.prepareSandbox({ log: (line) => process.stdout.write(`${line}\n`) }),
 	);
+	rt.removeWhenGone(ctx.folder.root);
+	postgres = await timer.time('start PostgreSQL (initdb, createdb)', () =>
+		startPostgres({ binDir: postgresBin, logFile: path.join(ctx.folder.root, 'postgres.log') }),
+	);
+	redis = await timer.time('start redis-server', () => startRedis(path.join(ctx.folder.root, 'redis')));
+	// What every process of the instance shares, the way workers on other machines would get it:
+	// the database, the encryption key and Redis.
+	const instanceEnv = { ...postgres.n8nEnv, N8N_ENCRYPTION_KEY: randomBytes(24).toString('base64') };
+	const queueEnv = {
+		...instanceEnv,
+		EXECUTIONS_MODE: 'queue',
+		QUEUE_BULL_REDIS_HOST: '127.0.0.1',
+		QUEUE_BULL_REDIS_PORT: String(redis.port),
+	};
+
 	fake = await startFakeNebula();
 	stopFake = await startFakeNebula();
 	for (const scenario of Object.keys(CREDENTIALS) as Scenario[]) keys[scenario] = (scenario === 'stop' ? stopFake : fake).newKey(scenario);
@@ -194,19 +220,11 @@ beforeAll(async () => {
 				const url = (scenario === 'stop' ? stopFake : fake).url;
 				return { ...CREDENTIALS[scenario], type: rt.NEBULA_CREDENTIAL_TYPE, data: { apiKey: keys[scenario], baseUrl: url, textGenerateUrl: url } };
 			}),
+			instanceEnv,
 		),
 	);
-	await timer.time('import workflows', () => rt.importWorkflows(ctx, workflows()));
+	await timer.time('import workflows', () => rt.importWorkflows(ctx, workflows(), instanceEnv));
 
-	redis = await timer.time('start redis-server', () => startRedis(path.join(ctx.folder.root, 'redis')));
-	// The key the CLI created on first use; every process gets it the way a worker elsewhere would.
-	const { encryptionKey } = JSON.parse(fs.readFileSync(path.join(ctx.folder.root, '.n8n', 'config'), 'utf8')) as { encryptionKey: string };
-	const queueEnv = {
-		EXECUTIONS_MODE: 'queue',
-		QUEUE_BULL_REDIS_HOST: '127.0.0.1',
-		QUEUE_BULL_REDIS_PORT: String(redis.port),
-		N8N_ENCRYPTION_KEY: encryptionKey,
-	};
 	main = await timer.time('n8n start (main, queue mode)', () =>
 		rt.startN8n(ctx, { env: queueEnv, logFile: path.join(ctx.folder.root, 'main.log'), readyTimeoutMs: 300_000 }),
 	);
@@ -238,17 +256,15 @@ afterAll(async () => {
 	for (const worker of workers) await worker.n8n.stop();
 	await main?.stop();
 	await redis?.stop();
+	await postgres?.stop();
 	await fake?.close();
 	await stopFake?.close();
 	if (ctx) {
-		// The three n8n logs outlive the sandbox: they are what explains a failure here.
 		const kept = fs.mkdtempSync(path.join(os.tmpdir(), 'n8n-queue-mode-logs-'));
-		for (const name of ['main.log', ...workers.map((worker) => path.basename(worker.logFile))]) {
-			const from = path.join(ctx.folder.root, name);
-			if (fs.existsSync(from)) fs.copyFileSync(from, path.join(kept, name));
-		}
-		process.stdout.write(`queue mode n8n logs: ${kept}\n`);
+		for (const file of logFiles()) if (fs.existsSync(file)) fs.copyFileSync(file, path.join(kept, path.basename(file)));
+		process.stdout.write(`queue mode n8n and PostgreSQL logs: ${kept}\n`);
 		rt.removeUserFolder(ctx.folder);
+		rt.removeWhenGone(ctx.folder.root, true);
 	}
 	process.stdout.write(`queue mode e2e timings:\n  ${timer.lines.join('\n  ')}\n`);
 });
@@ -264,6 +280,8 @@ describe('queue mode: main + Redis + two workers', () => {
 		expect(String(chain.body.text)).toContain('Echo: Chain through the queue');
 
 		for (const workflowId of ['queueChat', 'queueText', 'queueChain']) await expectRanOnWorkers(workflowId, 1);
+		// All of it went through PostgreSQL: no process fell back to an SQLite file in the user folder.
+		expect(fs.readdirSync(path.join(ctx.folder.root, '.n8n')).filter((name) => name.includes('sqlite'))).toEqual([]);
 		// The fake saw each credential's own key: the worker decrypted it with the shared key.
 		expect(fake.requests(keys.chat).map((request) => request.path)).toEqual(['/v1/chat/completions']);
 		expect(fake.requests(keys.text).map((request) => request.path)).toEqual(['/v1/text/generate']);
@@ -272,17 +290,21 @@ describe('queue mode: main + Redis + two workers', () => {
 
 	test(`${ITEM_CALLS} webhook calls are spread over both workers and none is lost`, async () => {
 		let next = 0;
-		const statuses: number[] = [];
+		const answers: Array<{ status: number; body: any }> = [];
 		// Four times the workers' combined concurrency in flight, so both always have jobs waiting.
 		await Promise.all(
 			Array.from({ length: 4 * WORKER_CONCURRENCY }, async () => {
 				while (next < ITEM_CALLS) {
 					const index = next++;
-					statuses[index] = (await callWebhook('queueItems', { prompt: `item number ${index}` })).status;
+					answers[index] = await callWebhook('queueItems', { prompt: `item number ${index}` });
 				}
 			}),
 		);
-		expect(statuses.filter((status) => status !== 200)).toEqual([]);
+		// Each caller got its own item back.
+		const wrong = answers.flatMap((answer, index) =>
+			answer.status === 200 && answer.body?.content === `Echo: item number ${index}` ? [] : [{ index, ...answer }],
+		);
+		expect(wrong).toEqual([]);
 
 		const ranOn = await expectRanOnWorkers('queueItems', ITEM_CALLS);
 		const perWorker = Object.fromEntries(workers.map((worker) => [worker.name, ranOn.filter((name) => name === worker.name).length]));
@@ -307,9 +329,10 @@ describe('queue mode: main + Redis + two workers', () => {
 
 		const stopped = await session.post(`/rest/executions/${running.id}/stop`, {});
 		expect(stopped.status).toBe(200);
-		// The fake saw the worker close the connection, and no second request came.
+		// The fake saw the worker close the connection before any answer (it was holding the
+		// headers back), and no second request came.
 		await waitFor('the fake to see the connection closed', () => (stopFake.inFlightNow(keys.stop) === 0 ? true : undefined));
-		expect(stopFake.requests(keys.stop)).toHaveLength(1);
+		expect(stopFake.requests(keys.stop).map((request) => request.answered)).toEqual([false]);
 		const final = await waitFor('the execution to end', async () =>
 			(await executionsOf('queueStop')).find((execution) => execution.id === running.id && execution.status !== 'running'),
 		);

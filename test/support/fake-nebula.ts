@@ -52,6 +52,11 @@ export interface RecordedRequest {
 	at: number;
 	/** Set when the rate-limited mode answered this request with a 429, and why. */
 	rateLimited?: RejectCause;
+	/**
+	 * Set when the exchange ends: false when the connection closed before the fake finished its
+	 * answer (the client aborted, or a scripted fault cut it).
+	 */
+	answered?: boolean;
 }
 
 export interface FakeUsage {
@@ -1008,6 +1013,7 @@ class FakeNebulaServer implements FakeNebula {
 		this.active.add(controller);
 		const release = this.enterInFlight(key);
 		res.on('close', () => {
+			record.answered = res.writableFinished;
 			controller.abort();
 			this.active.delete(controller);
 			release();

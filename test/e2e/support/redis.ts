@@ -3,30 +3,18 @@
  * is missing and we are root, like chromium for the editor test), on a free loopback port, with
  * no persistence and its own folder, stopped by the test.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
 import * as rt from '../../../scripts/n8n-runtime';
+import { ensureDebianPackage } from '../../support/debian-package';
 
 export const REDIS_SERVER_PATH = '/usr/bin/redis-server';
 
 export function ensureRedisServer(log: (line: string) => void = () => undefined): void {
-	if (fs.existsSync(REDIS_SERVER_PATH)) return;
-	const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-	if (!isRoot || !fs.existsSync('/usr/bin/apt-get')) {
-		throw new Error(`${REDIS_SERVER_PATH} is missing. Install Debian's redis-server package (apt-get install -y redis-server) and run again.`);
-	}
-	log('Installing redis-server with apt-get (first run on this machine)...');
-	const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-	for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'redis-server']]) {
-		const result = spawnSync('apt-get', args, { env, encoding: 'utf8', timeout: 10 * 60_000 });
-		if (result.status !== 0) {
-			throw new Error(`apt-get ${args.join(' ')} failed (exit ${result.status ?? result.signal}):\n${(result.stderr || result.stdout || '').slice(-2000)}`);
-		}
-	}
-	if (!fs.existsSync(REDIS_SERVER_PATH)) throw new Error(`apt-get installed redis-server but ${REDIS_SERVER_PATH} is still missing`);
+	ensureDebianPackage({ name: 'redis-server', isInstalled: () => fs.existsSync(REDIS_SERVER_PATH) }, log);
 }
 
 export interface RunningRedis {
