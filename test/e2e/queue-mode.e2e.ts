@@ -50,7 +50,18 @@ let session: rt.RestSession;
 const keys = {} as Record<Scenario, string>;
 const timer = new StepTimer();
 
-function webhookNode(webhookPath: string, responseMode: 'lastNode' | 'onReceived' = 'lastNode') {
+/**
+ * How a webhook answers. `responseNode`: a Respond to Webhook node after ours answers with its first
+ * item; in queue mode the worker sends that answer to the main process over Redis as the node runs.
+ * (Not "When Last Node Finishes": there n8n 2.8.4's main enqueues the job, runs its hooks, and only
+ * then waits with Bull's job.finished(); a job that a worker finished in between is already removed
+ * (removeOnComplete), so the main waits forever: one of 100 calls hung now and then, while every
+ * execution had succeeded on a worker and the main had logged it finished. n8n's race, not ours.)
+ * `onReceived`: answers at once, the execution goes on in the worker.
+ */
+type ResponseMode = 'responseNode' | 'onReceived';
+
+function webhookNode(webhookPath: string, responseMode: ResponseMode) {
 	return {
 		id: `webhook-${webhookPath}`,
 		name: 'Webhook',
@@ -62,15 +73,27 @@ function webhookNode(webhookPath: string, responseMode: 'lastNode' | 'onReceived
 	};
 }
 
-/** Webhook -> one node of ours, whose first item the webhook answers with. */
-function webhookTo(id: string, node: Record<string, unknown>, responseMode: 'lastNode' | 'onReceived' = 'lastNode'): rt.WorkflowFile {
-	return {
+/** Webhook -> one node of ours (-> Respond to Webhook with its first item). */
+function webhookTo(id: string, node: Record<string, unknown>, responseMode: ResponseMode = 'responseNode'): rt.WorkflowFile {
+	const workflow: rt.WorkflowFile = {
 		id,
 		name: `Queue mode: ${id}`,
 		settings: { executionOrder: 'v1' },
 		nodes: [webhookNode(id, responseMode), { id: `node-${id}`, position: [300, 0], ...node }],
 		connections: { Webhook: { main: [[{ node: node.name, type: 'main', index: 0 }]] } },
 	};
+	if (responseMode === 'responseNode') {
+		workflow.nodes.push({
+			id: `respond-${id}`,
+			name: 'Respond to Webhook',
+			type: 'n8n-nodes-base.respondToWebhook',
+			typeVersion: 1.1,
+			position: [600, 0],
+			parameters: { respondWith: 'firstIncomingItem', options: {} },
+		});
+		workflow.connections[node.name as string] = { main: [[{ node: 'Respond to Webhook', type: 'main', index: 0 }]] };
+	}
+	return workflow;
 }
 
 function chatNode(credential: Scenario, options: Record<string, unknown> = {}) {
@@ -110,7 +133,7 @@ function workflows(): rt.WorkflowFile[] {
 			credentials: { nebulaBlockApi: CREDENTIALS.text },
 		}),
 		chain,
-		// Answers with the node's output: each caller gets its own item back from a worker.
+		// Each caller gets its own item back from a worker.
 		webhookTo('queueItems', chatNode('items')),
 		// Answers the webhook at once: the execution goes on in the worker until it is stopped.
 		webhookTo('queueStop', chatNode('stop', { maxRetries: 0 }), 'onReceived'),
@@ -122,6 +145,8 @@ async function callWebhook(webhookPath: string, body: unknown): Promise<{ status
 		method: 'POST',
 		headers: { 'content-type': 'application/json' },
 		body: JSON.stringify(body),
+		// Only turns a hang into a failure that says so.
+		signal: AbortSignal.timeout(180_000),
 	});
 	const text = await response.text();
 	try {
