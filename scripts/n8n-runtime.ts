@@ -359,6 +359,34 @@ export function readWorkflowFolder(dir: string): WorkflowFile[] {
 
 export const EXAMPLES_DIR = path.join(REPO_ROOT, 'examples');
 
+/** n8n's own node packages, which ship their node descriptions in dist/types/nodes.json. */
+const N8N_NODE_PACKAGES = ['n8n-nodes-base', '@n8n/n8n-nodes-langchain'];
+
+/**
+ * The node versions a workflow uses that the n8n installed in `n8nDir` does not have, as
+ * `<type> <version>` (older n8n lacks AI Agent 3.1, for one, and then refuses the whole workflow
+ * with a TypeError). Read from the descriptions n8n's node packages ship. A type they do not list
+ * at all (this package's nodes, or a description file moved) is never reported: when in doubt
+ * the workflow runs, and n8n says what is wrong.
+ */
+export function missingNodeVersions(n8nDir: string, workflow: WorkflowFile): string[] {
+	const known = new Map<string, Set<number>>();
+	for (const pkg of N8N_NODE_PACKAGES) {
+		const file = path.join(n8nDir, 'node_modules', pkg, 'dist', 'types', 'nodes.json');
+		if (!fs.existsSync(file)) continue;
+		for (const node of JSON.parse(fs.readFileSync(file, 'utf8')) as Array<{ name: string; version: number | number[] }>) {
+			const type = `${pkg}.${node.name}`;
+			const versions = known.get(type) ?? new Set<number>();
+			for (const version of [node.version].flat()) versions.add(version);
+			known.set(type, versions);
+		}
+	}
+	const missing = (workflow.nodes as Array<{ type: string; typeVersion: number }>)
+		.filter((node) => known.has(node.type) && !known.get(node.type)?.has(node.typeVersion))
+		.map((node) => `${node.type} ${node.typeVersion}`);
+	return [...new Set(missing)];
+}
+
 // ---------------------------------------------------------------------------
 // The credentials the example workflows refer to (by id and name)
 // ---------------------------------------------------------------------------

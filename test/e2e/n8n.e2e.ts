@@ -190,7 +190,10 @@ describe('the example workflows, run by the CLI', () => {
 		}
 	});
 
-	test('an AI Agent with the Nebula Block Chat Model calls the Chat Completion node as a tool', async () => {
+	// Skipped on an n8n that lacks the example's AI Agent version (known when n8n is installed before jest starts, as test:compat does).
+	const agentExample = rt.readWorkflowFile(path.join(rt.EXAMPLES_DIR, 'ai-agent-with-nebula-tool.json'));
+	const agentLacks = rt.isN8nInstalled(rt.e2eN8nVersion()) ? rt.missingNodeVersions(rt.n8nInstallDir(rt.e2eN8nVersion()), agentExample) : [];
+	(agentLacks.length > 0 ? test.skip : test)('an AI Agent with the Nebula Block Chat Model calls the Chat Completion node as a tool', async () => {
 		const brief = 'Three taglines for Crumb & Code bakery';
 		const finalAnswer = 'Best tagline: Fresh from the oven, smart from the start.';
 		const before = fake.requests(exampleKey).length;
@@ -217,6 +220,37 @@ describe('the example workflows, run by the CLI', () => {
 		expect(JSON.stringify(calls[0].body.tools)).toContain('Copywriter');
 		expect(calls[1].body.messages.at(-1)).toEqual({ role: 'user', content: brief });
 		expect(JSON.stringify(calls[2].body.messages)).toContain(`Echo: ${brief}`);
+	});
+});
+
+/** The Chat Model builds on n8n's AI SDK, which n8n has from 2.8 on; Basic LLM Chain 1.7 is in n8n 1.x too. */
+const N8N_HAS_AI_SDK = (() => {
+	const [major, minor] = rt.e2eN8nVersion().split('.').map(Number);
+	return major > 2 || (major === 2 && minor >= 8);
+})();
+/** The Chat Model's own words when n8n lacks the AI SDK (nodes/shared/model/aiSdk.ts). */
+const REFUSAL = /^This n8n (has neither @n8n\/ai-node-sdk nor @n8n\/ai-utilities|lacks [^,]+), which the Nebula Block Chat Model needs \(n8n 2\.8 or newer\)$/;
+const CHAIN_PROMPT = 'Say hello through a chain that n8n 1.x has too';
+
+describe('the Chat Model in a Basic LLM Chain 1.7 (a chain version n8n 1.x has too)', () => {
+	(N8N_HAS_AI_SDK ? test : test.skip)('n8n 2.8 or newer: the chain answers through the Chat Model', async () => {
+		const before = fake.requests(exampleKey).length;
+		const { run, outcome } = await execute('e2eChatModelChain');
+		expect(run.data.resultData.error).toBeUndefined();
+		expect(outcome.command.code).toBe(0);
+		const [answer] = rt.nodeOutput(run, 'Basic LLM Chain');
+		expect(String(answer.text)).toContain(`Echo: ${CHAIN_PROMPT}`);
+		expect(fake.requests(exampleKey).slice(before).map((request) => request.path)).toEqual(['/v1/chat/completions']);
+	});
+
+	(N8N_HAS_AI_SDK ? test.skip : test)('n8n before 2.8: the Chat Model refuses, saying it needs n8n 2.8 or newer, and sends nothing', async () => {
+		const before = fake.requests(exampleKey).length;
+		const { run } = await execute('e2eChatModelChain');
+		const [modelRun] = run.data.resultData.runData['Nebula Block Chat Model'] ?? [];
+		expect(modelRun?.error?.message).toMatch(REFUSAL);
+		// n8n stops the chain with an error that names the sub-node.
+		expect(workflowError(run).message).toMatch(/Nebula Block Chat Model/);
+		expect(fake.requests(exampleKey).length).toBe(before);
 	});
 });
 

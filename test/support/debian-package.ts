@@ -15,6 +15,9 @@ export interface DebianPackage {
 	noRecommends?: boolean;
 }
 
+/** `apt-get update` once per process: the queue-mode test may install two packages. */
+let listsUpdated = false;
+
 export function ensureDebianPackage(pkg: DebianPackage, log: (line: string) => void = () => undefined): void {
 	if (pkg.isInstalled()) return;
 	const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -24,11 +27,12 @@ export function ensureDebianPackage(pkg: DebianPackage, log: (line: string) => v
 	log(`Installing ${pkg.name} with apt-get (first run on this machine)...`);
 	const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
 	const install = ['install', '-y', ...(pkg.noRecommends === false ? [] : ['--no-install-recommends']), pkg.name];
-	for (const args of [['update'], install]) {
+	for (const args of listsUpdated ? [install] : [['update'], install]) {
 		const result = spawnSync('apt-get', args, { env, encoding: 'utf8', timeout: 10 * 60_000 });
 		if (result.status !== 0) {
 			throw new Error(`apt-get ${args.join(' ')} failed (exit ${result.status ?? result.signal}):\n${(result.stderr || result.stdout || '').slice(-2000)}`);
 		}
+		if (args[0] === 'update') listsUpdated = true;
 	}
 	if (!pkg.isInstalled()) throw new Error(`apt-get installed ${pkg.name} but what the test needs from it is still missing`);
 }
