@@ -161,7 +161,8 @@ export async function installTree(spec: TreeInstall): Promise<{ installed: boole
 				assertNpmSucceeded(`npm rebuild ${spec.rebuild.join(' ')}`, rebuild, logFile);
 			}
 		} finally {
-			output.end();
+			// Wait for the log to reach the disk: a failure message points at it, and a caller may read it next.
+			await new Promise<void>((resolve) => output.end(resolve));
 		}
 
 		log(`Checking the ${spec.label} install...`);
