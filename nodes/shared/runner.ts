@@ -5,6 +5,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { openChatStream } from './chatStream';
 import { readConnection, type NebulaConnection } from './connection';
 import { readRunSettings } from './options/collection';
+import type { RateLimitStats } from './transport/client';
 import { toNodeError } from './transport/errors';
 
 /** Everything an operation needs for one item, prepared once per execution by the runner. */
@@ -15,6 +16,10 @@ export interface ItemRun {
 	signal: AbortSignal;
 	/** Set when this node's answer streams to the chat (see chatStream.ts): call it with each text delta. */
 	onDelta?: (text: string) => void;
+	/** Concurrency Auto: the item's requests go through the limiter shared per credential and origin. */
+	adaptive: boolean;
+	/** The 429s this item's requests met and the time they waited, filled in by the transport. */
+	stats: RateLimitStats;
 }
 
 /** One input item in, one or more results out (several with Number of Choices > 1). */
@@ -22,14 +27,15 @@ export type ItemOperation = (context: IExecuteFunctions, run: ItemRun) => Promis
 
 /**
  * The one item loop of every node: runs the operation for each input item with bounded
- * concurrency, keeps input order, sets pairedItem, honours Continue On Fail, streams the answers
+ * concurrency (Fixed: that many at once; Auto: up to that many, the shared limiter letting their
+ * requests go as fast as the service takes them), keeps input order, sets pairedItem, honours Continue On Fail, streams the answers
  * to the chat item by item (chatStream.ts), and turns every failure into an n8n error with its item.
  */
 export async function runItems(context: IExecuteFunctions, operation: ItemOperation): Promise<INodeExecutionData[][]> {
 	const items = context.getInputData();
 	if (items.length === 0) return [[]];
 	const connection = await readConnection(context);
-	const { concurrency, batchDelayMs } = readRunSettings(context);
+	const { mode, concurrency, batchDelayMs, includeRateLimitStats } = readRunSettings(context);
 	const chat = openChatStream(context);
 	const continueOnFail = context.continueOnFail();
 
@@ -41,14 +47,16 @@ export async function runItems(context: IExecuteFunctions, operation: ItemOperat
 	const results: INodeExecutionData[][] = new Array(items.length);
 
 	const runOne = async (itemIndex: number): Promise<void> => {
-		const run: ItemRun = { itemIndex, connection, signal };
+		const run: ItemRun = { itemIndex, connection, signal, adaptive: mode === 'auto', stats: { responses429: 0, waitedMs: 0 } };
+		const withStats = (json: IDataObject): IDataObject =>
+			includeRateLimitStats ? { ...json, rateLimitStats: { responses429: run.stats.responses429, waitedMs: Math.round(run.stats.waitedMs) } } : json;
 		if (chat) {
 			chat.begin(itemIndex);
 			run.onDelta = (text) => chat.delta(itemIndex, text);
 		}
 		try {
 			const outputs = await operation(context, run);
-			results[itemIndex] = outputs.map((json) => ({ json, pairedItem: { item: itemIndex } }));
+			results[itemIndex] = outputs.map((json) => ({ json: withStats(json), pairedItem: { item: itemIndex } }));
 		} catch (caught) {
 			const error = toNodeError(context.getNode(), caught, itemIndex);
 			// A stopped execution is not an item failure: Continue On Fail must not turn it into data.
@@ -58,6 +66,7 @@ export async function runItems(context: IExecuteFunctions, operation: ItemOperat
 			}
 			// n8n sends its own error chunk when the node throws; a continued item needs ours.
 			chat?.error(itemIndex, error.message);
+			// No rate limit stats here: n8n's engine replaces a failed item's json with { error }.
 			results[itemIndex] = [{ json: { error: error.message }, error: error as never, pairedItem: { item: itemIndex } }];
 		} finally {
 			chat?.end(itemIndex);

@@ -54,6 +54,7 @@ const CASES: Record<OptionName, Case> = {
 	},
 	batchDelay: { given: '10', wrong: 'soon', error: 'Delay Between Batches (Milliseconds) must be a number of at least 0, not the text "soon"' },
 	concurrency: { given: '2', wrong: 0, error: 'Concurrency must be a whole number from 1 to 100, not the number 0' },
+	concurrencyMode: { given: 'fixed', wrong: 'fast', error: 'Concurrency Mode must be one of "auto", "fixed", not the text "fast"' },
 	enableStreaming: { given: 'false', wrong: 'maybe', error: 'Enable Streaming must be true or false, not the text "maybe"' },
 	endpoint: {
 		given: 'chatText',
@@ -66,6 +67,16 @@ const CASES: Record<OptionName, Case> = {
 		effect: { chatCompletion: { body: { frequency_penalty: -1.5 } } },
 		wrong: true,
 		error: 'Frequency Penalty must be a number from -2 to 2, not boolean true',
+	},
+	includeRateLimitStats: {
+		given: 'true',
+		effect: {
+			chatCompletion: { output: { rateLimitStats: { responses429: 0 } } },
+			textGenerate: { output: { rateLimitStats: { responses429: 0 } } },
+			textGenerateViaChat: { output: { rateLimitStats: { responses429: 0 } } },
+		},
+		wrong: 'maybe',
+		error: 'Include Rate Limit Stats must be true or false, not the text "maybe"',
 	},
 	jsonSchema: {
 		with: { responseFormat: 'json_schema' },
@@ -276,12 +287,24 @@ describe('the options the item runner reads before any item runs', () => {
 	it.each([
 		['concurrency', 'many', 'Concurrency must be a whole number from 1 to 100, not the text "many"'],
 		['batchDelay', '-5', 'Delay Between Batches (Milliseconds) must be a number of at least 0, not the text "-5"'],
+		['concurrencyMode', 'fast', 'Concurrency Mode must be one of "auto", "fixed", not the text "fast"'],
+		['includeRateLimitStats', 'maybe', 'Include Rate Limit Stats must be true or false, not the text "maybe"'],
 	])('%s from item 0\'s expression is checked too: %j stops the node, naming the field, before any request', async (name, value, message) => {
 		// Before, Concurrency "many" became NaN and failed inside Node's setMaxListeners.
 		const { error, requests } = await run('nebulaBlockTextGenerate', {}, { [name]: '={{ $json.value }}' }, [value, 2]);
 		expect(error).toBeInstanceOf(NodeOperationError);
 		expect(error?.message).toBe(message);
 		expect((error as NodeOperationError).context.itemIndex).toBe(0);
+		expect(requests).toHaveLength(0);
+	});
+});
+
+describe('Concurrency Mode', () => {
+	it('Auto with Delay Between Batches stops the node before any request: batches need a fixed size', async () => {
+		const { error, requests } = await run('nebulaBlockChat', {}, { concurrencyMode: 'auto', batchDelay: 100 }, ['a', 'b']);
+		expect(error).toBeInstanceOf(NodeOperationError);
+		expect(error?.message).toBe('Delay Between Batches needs Concurrency Mode Fixed');
+		expect((error as NodeOperationError).description).toMatch(/set Concurrency Mode to Fixed/);
 		expect(requests).toHaveLength(0);
 	});
 });

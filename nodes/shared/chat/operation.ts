@@ -32,7 +32,7 @@ export const chatOperation: ItemOperation = async (context, run) => {
 		endpoint: chatEndpointOf(options),
 		body,
 		stream: options.stream !== false,
-		policy: policyFromOptions(options, run.signal),
+		policy: policyFromOptions(options, run),
 		onDelta: live?.push,
 	});
 	live?.finish();

@@ -85,25 +85,51 @@ export function plainBodyFields(node: OptionNode, values: OptionValues): Record<
 	return body;
 }
 
-/** How the runner paces the items: Concurrency and Delay Between Batches, read once, from item 0. */
+/** How the runner paces the items, read once, from item 0. */
 export interface RunSettings {
+	/** Auto: the limiter shared per credential and origin decides how many go at once; Fixed: `concurrency`, as before Auto existed. */
+	mode: 'auto' | 'fixed';
+	/** Fixed: items at once. Auto: the most this node sends at once. */
 	concurrency: number;
 	batchDelayMs: number;
+	includeRateLimitStats: boolean;
 }
 
+/** With Auto and no Concurrency set, how many items the runner starts at once; the limiter lets go as many as the service takes. */
+export const AUTO_MAX_CONCURRENCY = 64;
+
 /**
- * The two options the item runner reads before any item runs, checked by the same rules as every
+ * The options the item runner reads before any item runs, checked by the same rules as every
  * other option (an expression that gives "many" stops the node with the field's name, instead of
- * a NaN reaching the pool).
+ * a NaN reaching the pool). Without Concurrency Mode, a workflow that sets Concurrency or Delay
+ * Between Batches keeps the fixed pacing it was built with; Auto is for those that set neither.
  */
 export function readRunSettings(context: ParameterReader): RunSettings {
 	const given = (context.getNodeParameter('options', 0, {}) ?? {}) as IDataObject;
-	const read = (name: 'concurrency' | 'batchDelay'): number => {
+	const fail = (message: string, fix: string) =>
+		new NodeOperationError(context.getNode(), message, { itemIndex: 0, description: `${fix} (item 0)` });
+	// Each value comes out of its field's rule, which makes it the type its field declares.
+	const read = (name: 'concurrency' | 'batchDelay' | 'concurrencyMode' | 'includeRateLimitStats'): unknown => {
 		const { field } = OPTION_TABLE[name];
-		if (isUnset(given[name])) return field.default;
+		if (isUnset(given[name])) return undefined;
 		const checked = fieldRule(field)(given[name], field);
-		if (checked.ok) return checked.value as number;
-		throw new NodeOperationError(context.getNode(), checked.message, { itemIndex: 0, description: `${checked.fix} (item 0)` });
+		if (checked.ok) return checked.value;
+		throw fail(checked.message, checked.fix);
 	};
-	return { concurrency: read('concurrency'), batchDelayMs: read('batchDelay') };
+	const concurrency = read('concurrency') as number | undefined;
+	const batchDelayMs = (read('batchDelay') as number | undefined) ?? OPTION_TABLE.batchDelay.field.default;
+	const chosenMode = read('concurrencyMode') as RunSettings['mode'] | undefined;
+	const mode = chosenMode ?? (concurrency !== undefined || batchDelayMs > 0 ? 'fixed' : 'auto');
+	if (mode === 'auto' && batchDelayMs > 0) {
+		throw fail(
+			'Delay Between Batches needs Concurrency Mode Fixed',
+			'Batches are Concurrency items each, a fixed number: set Concurrency Mode to Fixed, or remove Delay Between Batches and let Auto pace the requests.',
+		);
+	}
+	return {
+		mode,
+		concurrency: concurrency ?? (mode === 'auto' ? AUTO_MAX_CONCURRENCY : OPTION_TABLE.concurrency.field.default),
+		batchDelayMs,
+		includeRateLimitStats: read('includeRateLimitStats') === true,
+	};
 }

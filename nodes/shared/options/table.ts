@@ -71,7 +71,7 @@ export const OPTION_TABLE = {
 			typeOptions: { minValue: 0 },
 			default: 0,
 			description:
-				'Pause after each batch of Concurrency items, to stay under a requests-per-minute limit. 0 sends the next item as soon as one finishes.',
+				'Pause after each batch of Concurrency items, to stay under a requests-per-minute limit (with Concurrency Mode Fixed). 0 sends the next item as soon as one finishes.',
 		},
 		readBy: 'the item runner',
 		offeredBy: GENERATION_NODES,
@@ -83,7 +83,33 @@ export const OPTION_TABLE = {
 			type: 'number',
 			typeOptions: { minValue: 1, maxValue: 100, numberPrecision: 0 },
 			default: 5,
-			description: 'How many items are sent to the service at once. Output order always equals input order.',
+			description:
+				'How many items are sent to the service at once with Concurrency Mode Fixed; with Auto, the most this node sends at once. Output order always equals input order.',
+		},
+		readBy: 'the item runner',
+		offeredBy: GENERATION_NODES,
+	},
+	concurrencyMode: {
+		field: {
+			displayName: 'Concurrency Mode',
+			name: 'concurrencyMode',
+			type: 'options',
+			options: [
+				{
+					name: 'Auto',
+					value: 'auto',
+					description:
+						'Sends more items at once while the service answers without rate-limit errors, fewer after one, and pauses all items together when it asks to wait. Shared by every execution that uses this credential.',
+				},
+				{
+					name: 'Fixed',
+					value: 'fixed',
+					description: 'Always sends Concurrency items at once; each item waits on its own after a rate-limit error',
+				},
+			],
+			default: 'auto',
+			description:
+				'How the number of items sent at once is chosen. Without this option: Fixed when Concurrency or Delay Between Batches is set, else Auto.',
 		},
 		readBy: 'the item runner',
 		offeredBy: GENERATION_NODES,
@@ -136,6 +162,18 @@ export const OPTION_TABLE = {
 		},
 		bodyKey: 'frequency_penalty',
 		offeredBy: { chatCompletion: {}, chatModel: {} },
+	},
+	includeRateLimitStats: {
+		field: {
+			displayName: 'Include Rate Limit Stats',
+			name: 'includeRateLimitStats',
+			type: 'boolean',
+			default: false,
+			description:
+				'Whether to add rateLimitStats to each output item: how many rate-limit errors (HTTP 429) its request met and how many milliseconds it waited for the limit and for retries',
+		},
+		readBy: 'the item runner, which adds rateLimitStats to the item',
+		offeredBy: GENERATION_NODES,
 	},
 	jsonSchema: {
 		field: {

@@ -38,7 +38,7 @@ export const textGenerateOperation: ItemOperation = async (context, run) => {
 	const options = readOptions(context, itemIndex, 'textGenerate');
 
 	const input: TextGenerateInput = { model, prompt, options };
-	const request: TextRequest = { stream: options.stream !== false, policy: policyFromOptions(options, run.signal) };
+	const request: TextRequest = { stream: options.stream !== false, policy: policyFromOptions(options, run) };
 	const answer =
 		endpoint === 'chatCompletions' ? await viaChat(run, input, request) : await viaTextGenerate(run, input, request);
 	return [simplify ? simplifyGeneration(answer.generation, model) : answer.raw];

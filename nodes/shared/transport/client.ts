@@ -5,12 +5,14 @@
  */
 import { AnswerCutShort, readServiceError } from './errors';
 import { parseJsonOrText } from '../json';
-import { failureFor, parseJsonText, requestIdOf, sendBuffered, startStream } from './exchange';
+import { failureFor, originOf, parseJsonText, requestIdOf, sendBuffered, startStream } from './exchange';
+import type { AdaptiveLimiter } from './limiter';
+import { limiterFor } from './limiters';
 import { normalise, withRetries } from './retry';
 import type { StreamHandler } from './stream';
 import type { ApiRequest, Connection, JsonResponse, RequestPolicy, StreamResponse } from './types';
 
-export type { ApiRequest, Connection, JsonResponse, RequestPolicy, StreamResponse } from './types';
+export type { ApiRequest, Connection, JsonResponse, RateLimitStats, RequestPolicy, StreamResponse } from './types';
 export { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_TIMEOUT_MS } from './exchange';
 export { DEFAULT_MAX_RETRIES } from './retry';
 
@@ -20,14 +22,15 @@ export async function requestJson<T = unknown>(
 	apiRequest: ApiRequest,
 	policy: RequestPolicy = {},
 ): Promise<JsonResponse<T>> {
-	return await withRetries(connection, policy, async () => {
+	return await withRetries(connection, policy, async (ticket) => {
 		const response = await sendBuffered(connection, apiRequest, policy);
+		ticket.answered(response);
 		if (response.statusCode >= 400) throw failureFor(response, parseJsonOrText(response.text), connection, apiRequest);
 		const body = parseJsonText(response, connection);
 		if (readServiceError(body)) throw failureFor(response, body, connection, apiRequest);
 		await connectionReleased();
 		return { status: response.statusCode, body: body as T, requestId: requestIdOf(response) };
-	});
+	}, limiterOf(connection, apiRequest, policy));
 }
 
 /**
@@ -43,7 +46,18 @@ export async function requestStream(
 ): Promise<StreamResponse> {
 	// The timeout is the limit until the first event (headers, then the first token); then only
 	// the idle timeout (bodyTimeout) applies: tokens that keep coming keep it alive.
-	const started = await withRetries(connection, policy, () => startStream(connection, apiRequest, policy, onPayload));
+	const started = await withRetries(
+		connection,
+		policy,
+		async (ticket) => {
+			const stream = await startStream(connection, apiRequest, policy, onPayload);
+			ticket.answered(stream.head);
+			// A stream being read still occupies the service: it keeps its place in the window.
+			ticket.holdUntil(stream.finished);
+			return stream;
+		},
+		limiterOf(connection, apiRequest, policy),
+	);
 	try {
 		const outcome = await started.finished;
 		await connectionReleased();
@@ -51,6 +65,12 @@ export async function requestStream(
 	} catch (caught) {
 		throw normalise(new AnswerCutShort(caught), connection, policy.signal);
 	}
+}
+
+/** With Concurrency Auto, the limiter of this credential and the origin the request goes to. */
+function limiterOf(connection: Connection, apiRequest: ApiRequest, policy: RequestPolicy): AdaptiveLimiter | undefined {
+	if (policy.adaptive !== true) return undefined;
+	return limiterFor(originOf(apiRequest.baseUrl ?? connection.baseUrl, apiRequest.path), connection.apiKey);
 }
 
 /**

@@ -5,7 +5,8 @@ const KEEP_ALIVE_MS = 30_000;
 const KEEP_ALIVE_MAX_MS = 10 * 60_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
-// The only module state of the package: one pooled dispatcher per origin and TLS setting.
+// Module state: one pooled dispatcher per origin and TLS setting; beside it, limiters.ts keeps
+// Concurrency Auto's limiter per credential and origin. The package has no other.
 const verified = new Map<string, Dispatcher>();
 const insecure = new Map<string, Dispatcher>();
 

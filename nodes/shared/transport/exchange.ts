@@ -65,6 +65,8 @@ export function sendBuffered(connection: Connection, apiRequest: ApiRequest, pol
 }
 
 export interface StartedStream {
+	/** The status line and headers (what the rate limiter reads). */
+	head: ResponseHead;
 	/** Settles when the answer has been read to its end (or failed). */
 	finished: Promise<StreamResponse>;
 }
@@ -155,7 +157,7 @@ export function startStream(
 				} else {
 					mode = 'whole';
 				}
-				resolveStart({ finished });
+				resolveStart({ head, finished });
 			},
 			onResponseData(current, chunk) {
 				if (stoppedBy !== undefined) return;
@@ -302,6 +304,15 @@ function targetOf(baseUrl: string, path: string): Target {
 	}
 	byPath.set(path, target);
 	return target;
+}
+
+/** The origin a request goes to; the base URL as it is when it cannot be parsed (the request then fails on its own). */
+export function originOf(baseUrl: string, path: string): string {
+	try {
+		return targetOf(baseUrl, path).origin;
+	} catch {
+		return baseUrl;
+	}
 }
 
 function joinUrl(baseUrl: string, path: string): string {

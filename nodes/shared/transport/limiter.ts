@@ -64,8 +64,10 @@ export interface Outcome {
 	status?: number;
 	/** The wait the service asked for, in ms (Retry-After or retry-after-ms). */
 	retryAfterMs?: number;
-	/** `x-ratelimit-*-requests` headers, read (see readRateLimitHeaders). */
+	/** `x-ratelimit-*-requests` headers, read (see readQuota). */
 	quota?: Quota;
+	/** When the head arrived, on the limiter's clock, if the request held its place longer (a stream read to its end). */
+	answeredAt?: number;
 }
 
 /** What OpenAI-style headers say of the request limit. */
@@ -123,7 +125,7 @@ export class AdaptiveLimiter {
 	private rateLimitedCount = 0;
 	lastUsedAt: number;
 
-	constructor(private readonly clock: LimiterClock = realClock) {
+	constructor(readonly clock: LimiterClock = realClock) {
 		this.lastUsedAt = clock.now();
 	}
 
@@ -202,12 +204,13 @@ export class AdaptiveLimiter {
 		const inUse = this.inFlight >= Math.floor(this.window);
 		this.inFlight--;
 		if (outcome.status === 429) this.rateLimited(sentAt, now, outcome);
-		else if (outcome.status !== undefined) this.answered(sentAt, now, outcome, inUse);
+		// A server error's latency says nothing about how fast the service answers.
+		else if (outcome.status !== undefined && outcome.status < 500) this.answered(sentAt, outcome.answeredAt ?? now, outcome, inUse);
 		this.pump();
 	}
 
 	private answered(sentAt: number, now: number, outcome: Outcome, windowWasFull: boolean): void {
-		const latency = now - sentAt;
+		const latency = Math.max(0, now - sentAt);
 		this.shortLatency = this.shortLatency === undefined ? latency : this.shortLatency + SHORT_EWMA * (latency - this.shortLatency);
 		// The baseline moves by time, not by answer: a window of 64 answers a round would drag it
 		// along with a rise within one round trip.

@@ -1,8 +1,11 @@
 /**
- * Retries with backoff (Retry-After honoured up to the longest wait, jitter for parallel items), and the one place
- * that turns whatever undici or a socket threw into a NebulaBlockError.
+ * Retries with backoff (Retry-After honoured up to the longest wait, jitter for parallel items),
+ * through the shared limiter with Concurrency Auto, and the one place that turns whatever undici
+ * or a socket threw into a NebulaBlockError.
  */
 import { AnswerCutShort, NebulaBlockError, cutShortFailure, networkFailure, timeoutFailure, waitTooLong } from './errors';
+import type { ResponseHead } from './exchange';
+import { readQuota, type AdaptiveLimiter, type LimiterClock, type Permit, type Quota } from './limiter';
 import type { Connection, RequestPolicy } from './types';
 
 export const DEFAULT_MAX_RETRIES = 2;
@@ -21,21 +24,92 @@ const RETRYABLE_NETWORK_CODES = new Set([
 	'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
-type Attempt<T> = () => Promise<T>;
+/**
+ * With Concurrency Auto, how many 429s a request may meet without using its retries: the limiter
+ * has paused everyone for each of them, so they are its to handle, not the item's. The bound keeps
+ * a service that answers nothing but 429 from holding an item forever: past it, 429s count
+ * against Max Retries again, so a request makes at most MAX_LIMITER_RETRIES + Max Retries + 1
+ * attempts, each wait at most Max Retry Delay (a longer Retry-After fails at once).
+ */
+export const MAX_LIMITER_RETRIES = 10;
 
-export async function withRetries<T>(connection: Connection, policy: RequestPolicy, attempt: Attempt<T>): Promise<T> {
+/** What one attempt tells the limiter: the head of its answer, and how long it holds its place. */
+export class AttemptTicket {
+	head?: ResponseHead;
+	answeredAt?: number;
+	held?: Promise<unknown>;
+
+	constructor(private readonly clock?: LimiterClock) {}
+
+	/** The answer's status line and headers arrived. */
+	answered(head: ResponseHead): void {
+		this.head = head;
+		this.answeredAt = this.clock?.now();
+	}
+
+	/** The request keeps its place in the limiter's window until this settles (a stream being read). */
+	holdUntil(done: Promise<unknown>): void {
+		this.held = done;
+	}
+}
+
+type Attempt<T> = (ticket: AttemptTicket) => Promise<T>;
+
+export async function withRetries<T>(
+	connection: Connection,
+	policy: RequestPolicy,
+	attempt: Attempt<T>,
+	limiter?: AdaptiveLimiter,
+): Promise<T> {
 	const maxRetries = Math.max(0, policy.maxRetries ?? DEFAULT_MAX_RETRIES);
-	for (let retry = 0; ; retry++) {
+	const stats = policy.stats;
+	let limiterRetries = 0;
+	for (let retry = 0; ; ) {
+		const permit = limiter ? await waitForPermit(limiter, connection, policy) : undefined;
+		const ticket = new AttemptTicket(limiter?.clock);
 		try {
-			return await attempt();
+			const result = await attempt(ticket);
+			if (permit) {
+				const outcome = { status: ticket.head?.statusCode ?? 200, quota: quotaOf(ticket), answeredAt: ticket.answeredAt };
+				if (ticket.held) void ticket.held.then(() => permit.finish(outcome), () => permit.finish(outcome));
+				else permit.finish(outcome);
+			}
+			return result;
 		} catch (caught) {
 			const error = normalise(caught, connection, policy.signal);
-			if (retry >= maxRetries || !isRetryable(error)) throw error;
+			const status = error.kind === 'http' ? error.status : undefined;
+			permit?.finish({ status, retryAfterMs: error.retryAfterMs, quota: quotaOf(ticket), answeredAt: ticket.answeredAt });
+			if (status === 429 && stats) stats.responses429++;
 			const maxWaitMs = policy.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
+			// Auto: the limiter paused every request of this credential; this one queues again for free.
+			if (limiter && status === 429 && limiterRetries < MAX_LIMITER_RETRIES) {
+				if (error.retryAfterMs !== undefined && error.retryAfterMs > maxWaitMs) throw waitTooLong(error, maxWaitMs);
+				limiterRetries++;
+				continue;
+			}
+			if (retry >= maxRetries || !isRetryable(error)) throw error;
 			if (error.retryAfterMs !== undefined && error.retryAfterMs > maxWaitMs) throw waitTooLong(error, maxWaitMs);
+			const started = performance.now();
 			await sleep(backoffMs(retry, error, policy), policy.signal);
+			if (stats) stats.waitedMs += performance.now() - started;
+			retry++;
 		}
 	}
+}
+
+async function waitForPermit(limiter: AdaptiveLimiter, connection: Connection, policy: RequestPolicy): Promise<Permit> {
+	const started = performance.now();
+	try {
+		return await limiter.acquire(policy.signal);
+	} catch (caught) {
+		throw normalise(caught, connection, policy.signal);
+	} finally {
+		if (policy.stats) policy.stats.waitedMs += performance.now() - started;
+	}
+}
+
+function quotaOf(ticket: AttemptTicket): Quota | undefined {
+	return ticket.head ? readQuota(ticket.head.headers) : undefined;
 }
 
 /**

@@ -20,6 +20,21 @@ export interface RequestPolicy {
 	maxRetryDelayMs?: number;
 	/** The execution's cancel signal: aborting it aborts the request in flight and any backoff. */
 	signal?: AbortSignal;
+	/**
+	 * Concurrency Auto: every attempt waits for the limiter shared by this credential and origin
+	 * (limiters.ts), and a 429 is the limiter's to handle: it pauses everyone and the request goes
+	 * again without using a retry, up to MAX_LIMITER_RETRIES times; past that, 429s count as retries.
+	 */
+	adaptive?: boolean;
+	/** Filled in as the request goes: the 429s it met and the time it waited (for Include Rate Limit Stats). */
+	stats?: RateLimitStats;
+}
+
+export interface RateLimitStats {
+	/** Answers with HTTP 429 (rate limit). */
+	responses429: number;
+	/** Time spent waiting for the limiter (its pace, pauses and window) and in retry backoff. */
+	waitedMs: number;
 }
 
 export interface ApiRequest {

@@ -1,0 +1,33 @@
+/**
+ * Module state beside the dispatcher cache (dispatcher.ts): one adaptive limiter (limiter.ts) per
+ * credential and origin, shared by every item and every execution of this n8n process that uses
+ * Concurrency Auto. Keyed by the origin and a SHA-256 digest of the API key, never the key itself,
+ * so the key is not kept or shown here. Each n8n process (each worker in queue mode) has its own.
+ */
+import { createHash } from 'node:crypto';
+
+import { AdaptiveLimiter, realClock, type LimiterClock } from './limiter';
+
+const limiters = new Map<string, AdaptiveLimiter>();
+/** Limiters idle this long are dropped when a new one is made, so credentials that are gone leave nothing behind. */
+const IDLE_DROP_MS = 10 * 60_000;
+
+export function limiterFor(origin: string, apiKey: string, clock: LimiterClock = realClock): AdaptiveLimiter {
+	const key = `${origin} ${createHash('sha256').update(apiKey).digest('base64url').slice(0, 22)}`;
+	let limiter = limiters.get(key);
+	if (!limiter) {
+		dropIdle(clock.now());
+		limiter = new AdaptiveLimiter(clock);
+		limiters.set(key, limiter);
+	}
+	return limiter;
+}
+
+function dropIdle(now: number): void {
+	for (const [key, limiter] of limiters) if (limiter.idle && now - limiter.lastUsedAt > IDLE_DROP_MS) limiters.delete(key);
+}
+
+/** Forgets every limiter: for tests and benchmarks that must start from what a fresh process knows. */
+export function resetLimiters(): void {
+	limiters.clear();
+}
