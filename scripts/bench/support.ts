@@ -84,7 +84,8 @@ export interface ChatRun {
 	server: RemoteFakeNebula;
 	key: string;
 	items: IDataObject[];
-	concurrency: number;
+	/** A fixed Concurrency, or 'auto' for Concurrency Mode Auto (the shared adaptive limiter). */
+	concurrency: number | 'auto';
 	stream: boolean;
 	onChunk?: (chunk: StructuredChunk) => void;
 	/** A scripted question instead of `{{ $json.question }}`. */
@@ -100,7 +101,7 @@ export async function runChatNode(run: ChatRun): Promise<INodeExecutionData[]> {
 			model: { __rl: true, mode: 'id', value: MODEL },
 			messagesSource: 'define',
 			messages: { values: [{ role: 'user', content: run.content ?? '={{ $json.question }}' }] },
-			options: { concurrency: run.concurrency, stream: run.stream },
+			options: run.concurrency === 'auto' ? { concurrencyMode: 'auto', stream: run.stream } : { concurrency: run.concurrency, stream: run.stream },
 		},
 		credentials: { nebulaBlockApi: { apiKey: run.key, baseUrl: run.server.url } },
 		inputItems: run.items,

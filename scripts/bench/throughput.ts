@@ -16,7 +16,8 @@ import { assertEchoes, expectedAnswer, median, MODEL, questionItems, round, runC
 export interface ThroughputRow {
 	path: 'node' | 'n8nHelper' | 'bareUndici';
 	stream: boolean;
-	concurrency: number;
+	/** 'auto': Concurrency Mode Auto, whose ideal is the best fixed setting's (the largest C). */
+	concurrency: number | 'auto';
 	wallMs: number;
 	idealMs: number;
 	/** wall / ideal; 1.0 is perfect. */
@@ -27,6 +28,8 @@ export interface ThroughputRow {
 	peakInFlight: number;
 	/** Wall times of every round (the median is reported). */
 	roundsMs: number[];
+	/** Auto only: its wall time / the fastest fixed setting's, same stream setting (target <= 1.1). */
+	vsBestFixed?: number;
 }
 
 export interface ThroughputResult {
@@ -58,8 +61,9 @@ async function measureWith(server: RemoteFakeNebula, config: BenchConfig): Promi
 	const perAnswerMs = (stream: boolean) => config.latencyMs + (stream ? STREAM_PAUSES_PER_ANSWER * config.tokenIntervalMs : 0);
 	const helper = await timeRuns(server, 1, async (key) => assertEchoes(await runHelperNode(server, key, items), items, 'n8n helper'));
 	const rows: ThroughputRow[] = [];
-	const addRow = (path: ThroughputRow['path'], stream: boolean, concurrency: number, timing: Timing) => {
-		const idealMs = Math.ceil(items.length / concurrency) * perAnswerMs(stream);
+	const bestFixed = Math.max(...config.concurrencies);
+	const addRow = (path: ThroughputRow['path'], stream: boolean, concurrency: number | 'auto', timing: Timing) => {
+		const idealMs = Math.ceil(items.length / (concurrency === 'auto' ? bestFixed : concurrency)) * perAnswerMs(stream);
 		rows.push({
 			path,
 			stream,
@@ -90,6 +94,14 @@ async function measureWith(server: RemoteFakeNebula, config: BenchConfig): Promi
 			});
 			addRow('node', stream, concurrency, timing);
 		}
+		// Auto with no rate limit: each round has a key of its own, so its limiter starts cold.
+		const timing = await timeRuns(server, config.rounds, async (key) => {
+			const output = await runChatNode({ packageDir: config.packageDir, server, key, items, concurrency: 'auto', stream });
+			assertEchoes(output, items, `node Auto${stream ? ' streamed' : ''}`);
+		});
+		addRow('node', stream, 'auto', timing);
+		const fixedWalls = rows.filter((row) => row.path === 'node' && row.stream === stream && row.concurrency !== 'auto').map((row) => row.wallMs);
+		rows[rows.length - 1].vsBestFixed = round(timing.wallMs / Math.min(...fixedWalls), 3);
 	}
 	return { items: items.length, latencyMs: config.latencyMs, tokenIntervalMs: config.tokenIntervalMs, rows };
 }
