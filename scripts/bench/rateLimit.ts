@@ -37,6 +37,8 @@ export const RATE_LIMIT_SETTINGS: RateLimitSetting[] = [
 	{ id: 'c5', label: 'fixed Concurrency 5 (the default)', concurrency: 5 },
 	{ id: 'c32', label: 'fixed Concurrency 32', concurrency: 32 },
 	{ id: 'c5TwoExecutions', label: 'fixed Concurrency 5, two executions at once', concurrency: 5, executions: 2 },
+	{ id: 'auto', label: 'Auto (the default)', concurrency: 'auto' },
+	{ id: 'autoTwoExecutions', label: 'Auto, two executions at once', concurrency: 'auto', executions: 2 },
 ];
 
 export interface RateLimitRow {
@@ -121,7 +123,8 @@ async function runExecution(config: BenchConfig, server: RemoteFakeNebula, key: 
 			model: { __rl: true, mode: 'id', value: MODEL },
 			messagesSource: 'define',
 			messages: { values: [{ role: 'user', content: '={{ $json.question }}' }] },
-			options: { concurrency: setting.concurrency, ...setting.options },
+			// Auto is Concurrency Mode Auto; a number alone is Fixed (a saved Concurrency keeps Fixed).
+			options: { ...(setting.concurrency === 'auto' ? { concurrencyMode: 'auto' } : { concurrency: setting.concurrency }), ...setting.options },
 		},
 		credentials: { nebulaBlockApi: { apiKey: key, baseUrl: server.url } },
 		inputItems: items,

@@ -92,6 +92,26 @@ describe('Concurrency Auto: one limiter per credential and origin', () => {
 		expect(fake.requests(key)).toHaveLength(40);
 	});
 
+	it('two executions at once under one token bucket: every item answered once, and each 429 the server sent is in some item\'s stats', async () => {
+		const key = fake.newKey('bucket');
+		// R = 20/s, burst 5, per key: both executions draw on the one bucket, as on one account.
+		fake.setRateLimit({ requestsPerSecond: 20, burst: 5 }, key);
+		const first = questions(30, 0);
+		const second = questions(30, 100);
+		const options = { includeRateLimitStats: true, stream: false };
+		const [one, two] = await Promise.all([run(key, first, options), run(key, second, options)]);
+		expect(one.error).toBeUndefined();
+		expect(two.error).toBeUndefined();
+		expectAllAnswered(one.items, first);
+		expectAllAnswered(two.items, second);
+		const server = fake.rateLimitStats(key);
+		expect(server.accepted).toBe(60);
+		// The first window (8 at once) is more than the burst (5): the bucket did turn requests away.
+		expect(server.rejected.rate).toBeGreaterThan(0);
+		const seenByItems = [...one.items, ...two.items].reduce((sum, item) => sum + (item.json.rateLimitStats as { responses429: number }).responses429, 0);
+		expect(seenByItems).toBe(server.rejected.rate);
+	});
+
 	it('keys the limiter on the API key: another credential on the same origin has its own', async () => {
 		const origin = new URL(fake.url).origin;
 		expect(limiterFor(origin, 'key-a')).toBe(limiterFor(origin, 'key-a'));
