@@ -3,7 +3,7 @@
  * against a model of a token-bucket rate limit (the fake server's, test/support/fake-rate-limit.ts)
  * in simulated time and check what the issue asks of Auto: near the limit's rate, few 429s.
  */
-import { AdaptiveLimiter, INITIAL_WINDOW, MAX_WINDOW, durationMs, readQuota, type Permit } from '../../nodes/shared/transport/limiter';
+import { AdaptiveLimiter, DEFAULT_PAUSE_MS, INITIAL_WINDOW, MAX_WINDOW, durationMs, readQuota, type Permit } from '../../nodes/shared/transport/limiter';
 import { ManualClock } from '../support/manual-clock';
 
 function setup() {
@@ -79,14 +79,20 @@ describe('adaptive limiter', () => {
 		expect(granted.length).toBeGreaterThan(8);
 	});
 
-	it('waits the default pause after a 429 without Retry-After', async () => {
+	it('after a 429 without Retry-After, waits the default pause and takes it for a limit on requests at once', async () => {
 		const { clock, limiter } = setup();
-		const { granted } = acquireMany(limiter, 9);
+		const { granted } = acquireMany(limiter, 12);
 		await clock.advance(0);
+		// 8 were out, one came back 429: the window is cut to 0.9 x 8 and no pace is set.
 		granted[0].finish({ status: 429 });
-		await clock.advance(499);
+		expect(limiter.state()).toMatchObject({ window: 7.2, rate: undefined });
+		await clock.advance(DEFAULT_PAUSE_MS - 1);
 		expect(granted).toHaveLength(8);
 		await clock.advance(1);
+		// 7 out and a window of 7.2: none goes until one comes back.
+		expect(granted).toHaveLength(8);
+		granted[1].finish({ status: 200 });
+		await clock.advance(0);
 		expect(granted).toHaveLength(9);
 	});
 
@@ -165,6 +171,19 @@ describe('adaptive limiter', () => {
 	});
 });
 
+describe('token budget', () => {
+	it('pauses every request until x-ratelimit-reset-tokens when x-ratelimit-remaining-tokens is 0', async () => {
+		const { clock, limiter } = setup();
+		const { granted } = acquireMany(limiter, 9);
+		await clock.advance(10);
+		granted[0].finish({ status: 200, quota: { tokensBackInMs: 300 } });
+		await clock.advance(299);
+		expect(granted).toHaveLength(8);
+		await clock.advance(1);
+		expect(granted).toHaveLength(9);
+	});
+});
+
 describe('rate limit headers', () => {
 	it('reads OpenAI-style durations and request quotas', () => {
 		expect(durationMs('6m0s')).toBe(360_000);
@@ -178,6 +197,8 @@ describe('rate limit headers', () => {
 			resetMs: 1000,
 		});
 		expect(readQuota({ 'content-type': 'application/json' })).toBeUndefined();
+		expect(readQuota({ 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '1.5s' })).toMatchObject({ tokensBackInMs: 1500 });
+		expect(readQuota({ 'x-ratelimit-remaining-tokens': '900', 'x-ratelimit-reset-tokens': '1.5s' })).toBeUndefined();
 	});
 });
 
@@ -186,7 +207,18 @@ describe('rate limit headers', () => {
  * the exact wait in retry-after-ms), answering accepted requests after `latencyMs`; `items`
  * requests each retried until accepted, `pool` at a time, through the limiter. Simulated time.
  */
-async function simulate(options: { rate?: number; burst?: number; latencyMs: number; items: number; pool: number; headers?: boolean; limiter?: AdaptiveLimiter; clock?: ManualClock }) {
+async function simulate(options: {
+	rate?: number;
+	burst?: number;
+	/** Most requests answered at once; one more gets a 429 without Retry-After. */
+	maxConcurrent?: number;
+	latencyMs: number;
+	items: number;
+	pool: number;
+	headers?: boolean;
+	limiter?: AdaptiveLimiter;
+	clock?: ManualClock;
+}) {
 	const clock = options.clock ?? new ManualClock();
 	const limiter = options.limiter ?? new AdaptiveLimiter(clock);
 	const rate = options.rate;
@@ -196,7 +228,9 @@ async function simulate(options: { rate?: number; burst?: number; latencyMs: num
 	let rejected = 0;
 	let accepted = 0;
 	const acceptedAt: number[] = [];
-	const admit = (): { ok: boolean; waitMs: number; quota?: { limit: number; remaining: number; resetMs: number } } => {
+	let answering = 0;
+	const admit = (): { ok: boolean; waitMs?: number; quota?: { limit: number; remaining: number; resetMs: number } } => {
+		if (options.maxConcurrent !== undefined && answering >= options.maxConcurrent) return { ok: false };
 		if (rate === undefined) return { ok: true, waitMs: 0 };
 		const now = clock.now();
 		tokens = Math.min(burst, tokens + ((now - updatedAt) * rate) / 1000);
@@ -218,8 +252,10 @@ async function simulate(options: { rate?: number; burst?: number; latencyMs: num
 				continue;
 			}
 			accepted++;
+			answering++;
 			acceptedAt.push(clock.now());
 			await new Promise<void>((resolve) => clock.setTimer(options.latencyMs, resolve));
+			answering--;
 			permit.finish({ status: 200, quota: answer.quota });
 			return;
 		}
@@ -263,6 +299,14 @@ describe('adaptive limiter against a token bucket (simulated time)', () => {
 		expect(first.done + second.done).toBe(1000);
 		// Two simulated servers each with its own bucket would allow 40/s; one limiter paces both as one.
 		expect(limiter.state().rateLimited).toBeLessThan(50);
+	});
+
+	it('against a cap of 4 requests at once (429 without Retry-After): every item done, near the cap, few 429s', async () => {
+		const result = await simulate({ maxConcurrent: 4, latencyMs: 200, items: 400, pool: 64 });
+		expect(result.done).toBe(400);
+		// The cap allows 4 / 0.2 s = 20 per second.
+		expect(result.throughput / 20).toBeGreaterThanOrEqual(0.8);
+		expect(result.rejected / 400).toBeLessThan(0.05);
 	});
 
 	it('without a rate limit, grows to finish about as fast as the best fixed window', async () => {

@@ -7,7 +7,9 @@
  * - a window of requests in flight, for how much the service can answer at once. It starts at
  *   INITIAL_WINDOW and grows by one per answer (doubling per round trip) until the first 429, then
  *   by 1/window per answer; it grows only while it is the bound (all of it in use) and while the
- *   latency holds (the recent average no more than LATENCY_RISE times the long-run one).
+ *   latency holds (the recent average no more than LATENCY_RISE times the long-run one). A 429
+ *   that names no wait is taken for a limit on requests at once: the window is cut to 0.9 x what
+ *   was out, and probes past it only slowly (SLOW_PROBE_ROUNDS).
  * - a pace, for a limit of requests per second. Unknown (no pacing) until the first 429; then
  *   learned from what the service let through between two 429s (a token bucket empty at both
  *   ends accepted exactly its rate in between), or from `x-ratelimit-*` headers, and set a little
@@ -15,8 +17,9 @@
  *   is what finding the edge costs, instead of one per request past it as with a window alone:
  *   with a burst of B, probing spends the bucket at a rate that grows linearly, so the next 429
  *   comes after about sqrt(2B / (rate x PROBE_PER_SECOND)) seconds.
- * A 429 pauses every request of this limiter until its Retry-After has passed, once: 429s that
- * arrive together extend the pause to the latest of them, they do not add up.
+ * A 429 pauses every request of this limiter until its Retry-After has passed (DEFAULT_PAUSE_MS
+ * without one), once: 429s that arrive together extend the pause to the latest of them, they do
+ * not add up.
  */
 
 /** The time source and timers, injected so tests move time by hand. */
@@ -52,7 +55,10 @@ const MIN_RATE = 0.1;
 /** Fewer accepted requests than this between two 429s say too little about the rate. */
 const MIN_ESTIMATE_REQUESTS = 4;
 /** The pause after a 429 that names no Retry-After. */
-export const DEFAULT_PAUSE_MS = 500;
+export const DEFAULT_PAUSE_MS = 250;
+/** After a 429 without Retry-After the window is cut to this share of the requests that were out. */
+const CONCURRENCY_CUT = 0.9;
+const SLOW_PROBE_ROUNDS = 40;
 const LATENCY_RISE = 1.5;
 const SHORT_EWMA = 0.3;
 /** The latency baseline follows the latency over about this long. */
@@ -76,6 +82,8 @@ export interface Quota {
 	remaining?: number;
 	/** Until the limit is back to its full size, in ms. */
 	resetMs?: number;
+	/** `x-ratelimit-remaining-tokens` is 0: no request fits until `x-ratelimit-reset-tokens`, in ms. */
+	tokensBackInMs?: number;
 }
 
 export interface Permit {
@@ -123,6 +131,8 @@ export class AdaptiveLimiter {
 	private longLatency: number | undefined;
 	private latencyUpdatedAt = 0;
 	private rateLimitedCount = 0;
+	/** Requests out when a 429 without Retry-After came: the window probes slowly near it. */
+	private windowCeiling: number | undefined;
 	lastUsedAt: number;
 
 	constructor(readonly clock: LimiterClock = realClock) {
@@ -221,7 +231,9 @@ export class AdaptiveLimiter {
 		const latencyHolds = this.shortLatency <= LATENCY_RISE * this.longLatency;
 		// A window that is not all in use says nothing about whether a bigger one would be answered.
 		if (!windowWasFull || !latencyHolds) return;
-		const step = this.lastCutAt === undefined ? 1 : 1 / this.window;
+		let step = this.lastCutAt === undefined ? 1 : 1 / this.window;
+		// Within one request of the number that was turned away, probe slowly: one more per SLOW_PROBE_ROUNDS round trips.
+		if (this.windowCeiling !== undefined && this.window >= this.windowCeiling - 1) step /= SLOW_PROBE_ROUNDS;
 		this.window = Math.min(MAX_WINDOW, this.window + step);
 	}
 
@@ -230,6 +242,7 @@ export class AdaptiveLimiter {
 	 * request's worth of the limit to come back; and what the headers say of the rate bounds the pace.
 	 */
 	private honourQuota(now: number, quota: Quota): void {
+		if (quota.tokensBackInMs !== undefined) this.pausedUntil = Math.max(this.pausedUntil, now + quota.tokensBackInMs);
 		const { limit, remaining, resetMs } = quota;
 		if (remaining === undefined || resetMs === undefined || resetMs <= 0) return;
 		const used = limit !== undefined ? limit - remaining : undefined;
@@ -251,6 +264,13 @@ export class AdaptiveLimiter {
 		// Requests sent before the last cut were sent at the old pace: one cut per episode.
 		if (this.lastCutAt !== undefined && sentAt <= this.lastCutAt) return;
 		this.lastCutAt = now;
+		if (outcome.retryAfterMs === undefined) {
+			// A limit that names no wait is taken for one on requests at once (a time-based limit
+			// says when to come back): the window shrinks to a little under what was out.
+			this.windowCeiling = this.inFlight + 1;
+			this.window = Math.max(MIN_WINDOW, Math.min(this.window, this.windowCeiling * CONCURRENCY_CUT));
+			return;
+		}
 		const estimate = this.estimateRate(sentAt);
 		if (estimate !== undefined) this.setRate(now, Math.max(MIN_RATE, estimate * RATE_CUT));
 		else if (this.rateBase !== undefined) this.setRate(now, Math.max(MIN_RATE, this.currentRate(now) * RATE_CUT));
@@ -314,7 +334,10 @@ function abortError(signal: AbortSignal): unknown {
 	return signal.reason ?? new Error('The request was cancelled');
 }
 
-/** Reads `x-ratelimit-limit-requests`, `-remaining-requests` and `-reset-requests` ("1s", "6m0s", "20ms"). */
+/**
+ * Reads `x-ratelimit-limit-requests`, `-remaining-requests` and `-reset-requests` ("1s", "6m0s",
+ * "20ms"), and `-remaining-tokens` / `-reset-tokens` when the token budget is spent.
+ */
 export function readQuota(headers: Record<string, string | string[] | undefined>): Quota | undefined {
 	const value = (name: string) => {
 		const raw = headers[name];
@@ -322,8 +345,11 @@ export function readQuota(headers: Record<string, string | string[] | undefined>
 	};
 	const remaining = numberOf(value('x-ratelimit-remaining-requests'));
 	const resetMs = durationMs(value('x-ratelimit-reset-requests'));
-	if (remaining === undefined && resetMs === undefined) return undefined;
-	return { limit: numberOf(value('x-ratelimit-limit-requests')), remaining, resetMs };
+	const tokensBackInMs = numberOf(value('x-ratelimit-remaining-tokens')) === 0 ? durationMs(value('x-ratelimit-reset-tokens')) : undefined;
+	if (remaining === undefined && resetMs === undefined && tokensBackInMs === undefined) return undefined;
+	const quota: Quota = { limit: numberOf(value('x-ratelimit-limit-requests')), remaining, resetMs };
+	if (tokensBackInMs !== undefined) quota.tokensBackInMs = tokensBackInMs;
+	return quota;
 }
 
 function numberOf(text: string | undefined): number | undefined {
