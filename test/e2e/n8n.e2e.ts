@@ -254,6 +254,40 @@ describe('the Chat Model in a Basic LLM Chain 1.7 (a chain version n8n 1.x has t
 	});
 });
 
+// Last among the CLI runs: it puts several requests in flight on the examples' key, which the
+// summarising example's in-flight check must not see.
+describe('Concurrency Auto in a real n8n', () => {
+	test('a 429 with Retry-After: the item waits for it and goes again without using a retry, and its output says so', async () => {
+		const retryAfterMs = 400;
+		fake.script(
+			exampleKey,
+			{
+				kind: 'status',
+				status: 429,
+				headers: { 'retry-after-ms': String(retryAfterMs), 'retry-after': '1' },
+				body: { error: { message: 'Rate limit reached for requests', type: 'rate_limit_error', code: 'rate_limit_exceeded' } },
+			},
+			...Array.from({ length: 5 }, () => ({ kind: 'delayHeaders' as const, ms: 150 })),
+		);
+		const { run, outcome } = await execute('e2eRateLimit');
+		expect(outcome.command.code).toBe(0);
+		const items = rt.nodeOutput(run, 'Chat (Auto)');
+		// Every item answered, in input order, though Max Retries is 0: under Auto a 429 is the limiter's.
+		expect(items.map((item) => item.content)).toEqual(Array.from({ length: 6 }, (_, index) => `Echo: Rate limit prompt ${index}`));
+		const stats = items.map((item) => item.rateLimitStats as { responses429: number; waitedMs: number });
+		expect(stats.map((stat) => stat.responses429).sort()).toEqual([0, 0, 0, 0, 0, 1]);
+		const limited = stats.find((stat) => stat.responses429 === 1);
+		expect(limited?.waitedMs).toBeGreaterThanOrEqual(retryAfterMs - 50);
+		const requests = requestsMentioning(exampleKey, 'Rate limit prompt');
+		expect(requests).toHaveLength(7);
+		// The one sent again arrived no sooner than the Retry-After allowed.
+		const first = requests[0];
+		const again = requests.slice(1).find((request) => JSON.stringify(request.body) === JSON.stringify(first.body));
+		expect(again).toBeDefined();
+		expect((again as RecordedRequest).at - first.at).toBeGreaterThanOrEqual(retryAfterMs);
+	});
+});
+
 describe('n8n start', () => {
 	let n8n: rt.RunningN8n | undefined;
 
