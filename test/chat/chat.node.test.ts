@@ -5,24 +5,16 @@
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, INodeExecutionData, INodeParameters, StructuredChunk } from 'n8n-workflow';
 
-import { startFakeNebula, type FakeNebula, type Step } from '../support/fake-nebula';
-import { runNode, shutdownHarness } from '../support/n8n-harness';
+import { useFakeNebula } from '../support/fake-for-node-tests';
+import type { Step } from '../support/fake-nebula';
+import { runNode } from '../support/n8n-harness';
 import { expectEachItemStreamed } from '../support/streamed-chunks';
 
 const TYPE = 'n8n-nodes-nebula-block.nebulaBlockChat';
 const MODEL = 'fake/chat-model';
 const STREAM_FIELDS = { stream: true, stream_options: { include_usage: true } };
 
-let fake: FakeNebula;
-
-beforeAll(async () => {
-	fake = await startFakeNebula();
-});
-
-afterAll(async () => {
-	await fake.close();
-	await shutdownHarness();
-});
+const fake = useFakeNebula();
 
 interface Run {
 	key?: string;

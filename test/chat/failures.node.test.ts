@@ -11,23 +11,15 @@ import type { IDataObject, INodeParameters, StructuredChunk } from 'n8n-workflow
 
 import { OPTION_TABLE } from '../../nodes/shared/options/table';
 import { DEFAULT_IDLE_TIMEOUT_MS } from '../../nodes/shared/transport/client';
-import { startFakeNebula, type FakeNebula, type Step } from '../support/fake-nebula';
-import { runNode, shutdownHarness } from '../support/n8n-harness';
+import { useFakeNebula } from '../support/fake-for-node-tests';
+import type { Step } from '../support/fake-nebula';
+import { runNode } from '../support/n8n-harness';
 
 const TYPE = 'n8n-nodes-nebula-block.nebulaBlockChat';
 const MODEL = 'fake/chat-model';
 const UNKNOWN_MODEL = 'nobody/unknown';
 
-let fake: FakeNebula;
-
-beforeAll(async () => {
-	fake = await startFakeNebula();
-});
-
-afterAll(async () => {
-	await fake.close();
-	await shutdownHarness();
-});
+const fake = useFakeNebula();
 
 interface Run {
 	key?: string;

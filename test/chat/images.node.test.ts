@@ -6,8 +6,8 @@
 import { NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, INodeParameters } from 'n8n-workflow';
 
-import { startFakeNebula, type FakeNebula } from '../support/fake-nebula';
-import { BINARY_KEY, runNode, shutdownHarness } from '../support/n8n-harness';
+import { useFakeNebula } from '../support/fake-for-node-tests';
+import { BINARY_KEY, runNode } from '../support/n8n-harness';
 
 const TYPE = 'n8n-nodes-nebula-block.nebulaBlockChat';
 const MODEL = 'Qwen/Qwen2.5-VL-7B-Instruct';
@@ -20,16 +20,7 @@ const PNG_1X1 = Buffer.from(
 const JPEG_BYTES = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01]);
 const PNG_DATA_URL = `data:image/png;base64,${PNG_1X1.toString('base64')}`;
 
-let fake: FakeNebula;
-
-beforeAll(async () => {
-	fake = await startFakeNebula();
-});
-
-afterAll(async () => {
-	await fake.close();
-	await shutdownHarness();
-});
+const fake = useFakeNebula();
 
 function file(bytes: Buffer, mimeType: string, fileName = 'image') {
 	return { base64: bytes.toString('base64'), mimeType, fileName };

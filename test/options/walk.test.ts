@@ -14,8 +14,9 @@ import type { IDataObject, INode, INodeParameters } from 'n8n-workflow';
 import { chatModelSetup } from '../../nodes/shared/model/config';
 import { optionsOf, readOptions } from '../../nodes/shared/options/collection';
 import { OPTION_TABLE, type OptionName, type OptionNode } from '../../nodes/shared/options/table';
-import { startFakeNebula, type FakeNebula, type RecordedRequest } from '../support/fake-nebula';
-import { runNode, shutdownHarness } from '../support/n8n-harness';
+import { useFakeNebula } from '../support/fake-for-node-tests';
+import type { RecordedRequest } from '../support/fake-nebula';
+import { runNode } from '../support/n8n-harness';
 
 const MODEL = 'fake/walk-model';
 const TOOL = [{ name: 'get_time' }];
@@ -190,16 +191,7 @@ const TARGETS = [
 	{ target: 'textGenerateViaChat', node: 'textGenerate', type: 'nebulaBlockTextGenerate', parameters: { endpoint: 'chatCompletions' } },
 ] as const;
 
-let fake: FakeNebula;
-
-beforeAll(async () => {
-	fake = await startFakeNebula();
-});
-
-afterAll(async () => {
-	await fake.close();
-	await shutdownHarness();
-});
+const fake = useFakeNebula();
 
 async function run(type: string, parameters: INodeParameters, options: INodeParameters, values: unknown[]) {
 	const key = fake.newKey('walk');

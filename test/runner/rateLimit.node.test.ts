@@ -12,22 +12,14 @@ import type { IDataObject, INodeParameters } from 'n8n-workflow';
 import { limiterFor } from '../../dist/nodes/shared/transport/limiters';
 import { INITIAL_WINDOW } from '../../nodes/shared/transport/limiter';
 import { MAX_LIMITER_RETRIES } from '../../nodes/shared/transport/retry';
-import { createGate, startFakeNebula, type FakeNebula, type Step } from '../support/fake-nebula';
-import { runNode, shutdownHarness } from '../support/n8n-harness';
+import { useFakeNebula } from '../support/fake-for-node-tests';
+import { createGate, type Step } from '../support/fake-nebula';
+import { runNode } from '../support/n8n-harness';
 
 const TYPE = 'n8n-nodes-nebula-block.nebulaBlockChat';
 const MODEL = 'fake/limit-model';
 
-let fake: FakeNebula;
-
-beforeAll(async () => {
-	fake = await startFakeNebula();
-});
-
-afterAll(async () => {
-	await fake.close();
-	await shutdownHarness();
-});
+const fake = useFakeNebula();
 
 function questions(count: number, from = 0): IDataObject[] {
 	return Array.from({ length: count }, (_, index) => ({ question: `Question ${from + index}` }));

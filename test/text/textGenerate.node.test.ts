@@ -5,23 +5,14 @@
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, INodeExecutionData, INodeParameters, StructuredChunk } from 'n8n-workflow';
 
-import { startFakeNebula, type FakeNebula, type Step } from '../support/fake-nebula';
-import { runNode, shutdownHarness } from '../support/n8n-harness';
+import { useFakeNebula } from '../support/fake-for-node-tests';
+import { runNode } from '../support/n8n-harness';
 import { expectEachItemStreamed } from '../support/streamed-chunks';
 
 const TYPE = 'n8n-nodes-nebula-block.nebulaBlockTextGenerate';
 const MODEL = 'fake/text-model';
 
-let fake: FakeNebula;
-
-beforeAll(async () => {
-	fake = await startFakeNebula();
-});
-
-afterAll(async () => {
-	await fake.close();
-	await shutdownHarness();
-});
+const fake = useFakeNebula();
 
 interface Run {
 	key?: string;
