@@ -1,13 +1,14 @@
 import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import type { ISupplyDataFunctions } from 'n8n-workflow';
 
+import { limitedDispatcher } from '../transport/limitedDispatcher';
 import type { ModelParts } from './aiSdk';
 import type { ChatModelSetup, ClientTuning } from './config';
 import { withoutThinking } from './thinking';
 
 export interface BuiltModel {
 	model: unknown;
-	/** The model's own connection pool: the caller closes it when n8n is done with the model. */
+	/** The model's own connection pool, gated by the credential's limiter: the caller closes it when n8n is done with the model. */
 	dispatcher: Dispatcher;
 }
 
@@ -23,6 +24,12 @@ export interface BuiltModel {
  * honouring Retry-After. `streaming` stays unset: LangChain then streams only when the caller
  * streams (an agent with Enable Streaming), asks for usage in the stream, and never estimates
  * tokens with a tokenizer it would download from the internet.
+ *
+ * Every request waits in Concurrency Auto's limiter of this credential and origin, the one the
+ * Chat Completion and Text Generate nodes use (limitedDispatcher.ts): an agent and a node on the
+ * same key share one window, pace and Retry-After pause. The client still retries a 429 itself,
+ * after its own wait (Retry-After, or its backoff); that wait and the shared pause both start when
+ * the 429 arrives and run side by side, so the retry leaves after the longer of the two, not their sum.
  */
 export function buildChatModel(
 	context: ISupplyDataFunctions,
@@ -31,7 +38,7 @@ export function buildChatModel(
 	onFailedAttempt: (error: unknown) => void,
 ): BuiltModel {
 	const { config, tuning } = setup;
-	const dispatcher = modelDispatcher(tuning);
+	const dispatcher = limitedDispatcher(modelDispatcher(tuning), config.apiKey);
 	const fields: Record<string, unknown> = {
 		model: config.model,
 		apiKey: config.apiKey,

@@ -364,7 +364,7 @@ const HTTP_DATE = /^[A-Za-z]{3,9},? [\dA-Za-z -]+ \d{2}:\d{2}:\d{2}(?: GMT| \d{4
  * The wait the service asks for, or undefined when it asks for none the client can read: an
  * empty or unparsable header then leaves the normal backoff in charge instead of meaning "now".
  */
-function retryAfterMs(headers: Dispatcher.ResponseData['headers']): number | undefined {
+export function retryAfterMs(headers: Dispatcher.ResponseData['headers']): number | undefined {
 	const ms = headerValue(headers['retry-after-ms'])?.trim();
 	if (ms !== undefined && DELAY_NUMBER.test(ms)) return Number(ms);
 	const retryAfter = headerValue(headers['retry-after'])?.trim();
