@@ -16,6 +16,7 @@ import type { ModelParts } from '../../nodes/shared/model/aiSdk';
 import { useFakeNebula } from '../support/fake-for-node-tests';
 import { createGate, type Step } from '../support/fake-nebula';
 import { runNode } from '../support/n8n-harness';
+import { startTunnelProxy } from '../support/tunnel-proxy';
 
 const MODEL = 'fake/limit-model';
 const fake = useFakeNebula();
@@ -176,5 +177,33 @@ describe('Chat Model: the limiter of its credential and origin', () => {
 		await expect(waiting).rejects.toThrow();
 		expect(limiter.state()).toMatchObject({ waiting: 0, inFlight: 0 });
 		expect(fake.requests(key)).toHaveLength(sentBefore);
+	});
+
+	it('through HTTP_PROXY too: the request tunnels through the proxy and the limiter of the origin behind it still sees its 429', async () => {
+		const key = fake.newKey('model-proxy');
+		const proxy = await startTunnelProxy();
+		const saved = { ...process.env };
+		try {
+			process.env.HTTP_PROXY = proxy.url;
+			delete process.env.NO_PROXY;
+			delete process.env.no_proxy;
+			// The proxy variables are read when the model's pool is built.
+			const dispatcher = chatModelDispatcher(key);
+			fake.script(key, { kind: 'status', status: 429, headers: { 'retry-after-ms': '50' } });
+			const refused = await chatCall(dispatcher, key, 'Through the proxy, refused');
+			expect(refused.status).toBe(429);
+			await refused.arrayBuffer();
+			const answered = await chatCall(dispatcher, key, 'Through the proxy');
+			expect(answered.status).toBe(200);
+			await answered.arrayBuffer();
+			expect(proxy.seen[0]).toBe(new URL(fake.url).host);
+			expect(limiterOf(key).state().rateLimited).toBe(1);
+			const [first, second] = fake.requests(key);
+			expect(second.at - first.at).toBeGreaterThanOrEqual(49);
+		} finally {
+			process.env = saved;
+			await Promise.all(dispatchers.splice(0).map(async (dispatcher) => await dispatcher.close()));
+			await proxy.close();
+		}
 	});
 });

@@ -1,11 +1,11 @@
 import * as http from 'node:http';
-import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 
 import { requestJson, requestStream, type Connection, type RequestPolicy } from '../../nodes/shared/transport/client';
 import { closeDispatchers } from '../../nodes/shared/transport/dispatcher';
 import { NebulaBlockError } from '../../nodes/shared/transport/errors';
 import { startFakeNebula, type FakeNebula, type Step } from '../support/fake-nebula';
+import { startTunnelProxy } from '../support/tunnel-proxy';
 
 let fake: FakeNebula;
 
@@ -715,43 +715,8 @@ describe('proxy settings', () => {
 		await closeDispatchers();
 	});
 
-	/** A tunnelling (CONNECT) proxy on loopback that notes each tunnel it opens. */
-	async function startProxy(): Promise<{ url: string; seen: string[]; close: () => Promise<void> }> {
-		const seen: string[] = [];
-		const server = http.createServer((_req, res) => res.writeHead(405).end());
-		server.on('connect', (req: http.IncomingMessage, clientSocket: import('node:net').Socket, head: Buffer) => {
-			seen.push(req.url ?? '');
-			const [host, port] = (req.url ?? '').split(':');
-			const upstream = net.connect(Number(port), host, () => {
-				clientSocket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-				upstream.write(head);
-				upstream.pipe(clientSocket);
-				clientSocket.pipe(upstream);
-			});
-			const closeBoth = () => {
-				upstream.destroy();
-				clientSocket.destroy();
-			};
-			upstream.on('error', closeBoth);
-			clientSocket.on('error', closeBoth);
-			sockets.push(upstream, clientSocket);
-		});
-		const sockets: import('node:net').Socket[] = [];
-		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-		const port = (server.address() as AddressInfo).port;
-		return {
-			url: `http://127.0.0.1:${port}`,
-			seen,
-			close: async () => {
-				for (const socket of sockets) socket.destroy();
-				server.closeAllConnections();
-				await new Promise<void>((resolve) => server.close(() => resolve()));
-			},
-		};
-	}
-
 	it('sends requests through HTTP_PROXY, and straight to hosts in NO_PROXY', async () => {
-		const proxy = await startProxy();
+		const proxy = await startTunnelProxy();
 		try {
 			await closeDispatchers();
 			process.env.HTTP_PROXY = proxy.url;
