@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 
 import * as rt from '../../scripts/n8n-runtime';
-import { chainWorkflow, CHAIN_NODE_NAME, MODEL_NODE_NAME, type CredentialRef } from '../chat-model/workflows';
+import { chainWorkflow, CHAIN_NODE_NAME, CHAT_NODE_NAME, MODEL_NODE_NAME, nodeThenChainWorkflow, type CredentialRef } from '../chat-model/workflows';
 import { startTlsFront, type TlsFront } from '../chat-model/tlsFront';
 import { startFakeNebula, type FakeNebula, type RecordedRequest } from '../support/fake-nebula';
 
@@ -60,6 +60,7 @@ const CREDENTIALS = {
 	json: { id: 'chatModelJson001', name: 'Chat Model: JSON' },
 	rateLimited: { id: 'chatModelRate001', name: 'Chat Model: rate limited' },
 	recovers: { id: 'chatModelRetry01', name: 'Chat Model: recovers' },
+	sharedLimit: { id: 'chatModelShared1', name: 'Chat Model: limit shared with the node' },
 	wrongKey: { id: 'chatModelWrong01', name: 'Chat Model: wrong key' },
 	badOption: { id: 'chatModelBadOpt1', name: 'Chat Model: bad option' },
 	tlsAllowed: { id: 'chatModelTlsOk01', name: 'Chat Model: self-signed allowed' },
@@ -120,6 +121,7 @@ beforeAll(async () => {
 		plain(CREDENTIALS.json, keys.json, fake.url),
 		plain(CREDENTIALS.rateLimited, keys.rateLimited, fake.url),
 		plain(CREDENTIALS.recovers, keys.recovers, fake.url),
+		plain(CREDENTIALS.sharedLimit, keys.sharedLimit, fake.url),
 		plain(CREDENTIALS.wrongKey, WRONG_KEY, fake.url),
 		plain(CREDENTIALS.badOption, keys.badOption, fake.url),
 		plain(CREDENTIALS.tlsAllowed, keys.tlsAllowed, tlsFront.url, { allowUnauthorizedCerts: true }),
@@ -138,6 +140,7 @@ beforeAll(async () => {
 		chainWorkflow('chatModelJson', CREDENTIALS.json, 'Greet me. Answer in JSON.', { responseFormat: 'json_object' }),
 		chainWorkflow('chatModelRateLimited', CREDENTIALS.rateLimited, 'Hello under a rate limit', { maxRetries: 2 }),
 		chainWorkflow('chatModelRecovers', CREDENTIALS.recovers, 'Hello after one rate limit'),
+		nodeThenChainWorkflow('chatModelSharedLimit', CREDENTIALS.sharedLimit, 'First, the node', 'Then, the chain'),
 		chainWorkflow('chatModelWrongKey', CREDENTIALS.wrongKey, 'Hello with a wrong key'),
 		// Expressions inside the Options collection reach the node unchecked by n8n.
 		chainWorkflow('chatModelBadOption', CREDENTIALS.badOption, 'Hello with a bad option', {
@@ -319,6 +322,38 @@ describe(`Nebula Block Chat Model in n8n ${rt.e2eN8nVersion()}`, () => {
 		expect(calls).toHaveLength(2);
 		// The client waited as Retry-After asked before trying again.
 		expect(calls[1].at - calls[0].at).toBeGreaterThanOrEqual(900);
+	});
+
+	test('shares the rate limiter with a Chat Completion node on its credential: waits out the pause the node\'s answer set, and a 429\'s Retry-After', async () => {
+		const resetMs = 1500;
+		const nodeAnswer = {
+			id: 'chatcmpl-paced',
+			object: 'chat.completion',
+			created: 1,
+			model: 'fake/chat-model',
+			choices: [{ index: 0, message: { role: 'assistant', content: 'Paced' }, finish_reason: 'stop' }],
+			usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+		};
+		// The node's answer says the limit is spent until 1.5 s from now; the chain's first call then meets a 429.
+		const spent = { 'x-ratelimit-limit-requests': '1', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': `${resetMs}ms` };
+		fake.script(keys.sharedLimit, { kind: 'status', status: 200, body: nodeAnswer, headers: spent }, { kind: 'status', status: 429, headers: { 'retry-after': '1' } });
+		const outcome = await execute('chatModelSharedLimit');
+		const { run, command } = outcome;
+		if (command.code !== 0) console.log(JSON.stringify(run.data.resultData.error, null, 2));
+		expect(command.code).toBe(0);
+		expect(rt.nodeOutput(run, CHAT_NODE_NAME)).toMatchObject([{ content: 'Paced' }]);
+		expect(rt.nodeOutput(run, CHAIN_NODE_NAME)).toEqual([{ text: 'Echo: Then, the chain' }]);
+		const [nodeCall, limitedCall, retriedCall, ...more] = chatCalls(keys.sharedLimit);
+		expect(more).toHaveLength(0);
+		expect(nodeCall.body.messages).toEqual([{ role: 'user', content: 'First, the node' }]);
+		expect(limitedCall.body.messages).toEqual([{ role: 'user', content: 'Then, the chain' }]);
+		// The Chat Model waited in the limiter the node's answer had paused (the OpenAI client reads
+		// no x-ratelimit headers: alone it would have gone at once). Date.now() on the server: 1 ms of rounding.
+		expect(limitedCall.at - nodeCall.at).toBeGreaterThanOrEqual(resetMs - 1);
+		// The client's retry of the 429 came after its Retry-After.
+		expect(retriedCall.body).toEqual(limitedCall.body);
+		expect(retriedCall.at - limitedCall.at).toBeGreaterThanOrEqual(999);
+		expectNoKey(keys.sharedLimit, outcome);
 	});
 
 	test('"Ignore SSL Issues" in the credential reaches the model: a self-signed server works only with it', async () => {
