@@ -70,17 +70,17 @@ export function chainWorkflow(
 export const CHAT_NODE_NAME = 'Nebula Block Chat';
 
 /**
- * Manual Trigger -> the Chat Completion node -> Basic LLM Chain with the Chat Model, both on one
- * credential: the node's answer and the model's calls meet the same rate limiter.
+ * Manual Trigger -> Basic LLM Chain with the Chat Model -> the Chat Completion node, both on one
+ * credential: the model's calls and the node's meet the same rate limiter.
  */
-export function nodeThenChainWorkflow(id: string, credential: CredentialRef, question: string, prompt: string): WorkflowFile {
+export function chainThenNodeWorkflow(id: string, credential: CredentialRef, prompt: string, question: string): WorkflowFile {
 	const chain = chainWorkflow(id, credential, prompt);
 	const chatNode = {
 		id: 'chat-node',
 		name: CHAT_NODE_NAME,
 		type: 'n8n-nodes-nebula-block.nebulaBlockChat',
 		typeVersion: 1,
-		position: [200, -200],
+		position: [400, 0],
 		parameters: {
 			model: { __rl: true, mode: 'id', value: 'fake/chat-model' },
 			messages: { values: [{ role: 'user', content: question }] },
@@ -93,8 +93,7 @@ export function nodeThenChainWorkflow(id: string, credential: CredentialRef, que
 		nodes: [...chain.nodes, chatNode],
 		connections: {
 			...chain.connections,
-			Start: { main: [[{ node: CHAT_NODE_NAME, type: 'main', index: 0 }]] },
-			[CHAT_NODE_NAME]: { main: [[{ node: CHAIN_NODE_NAME, type: 'main', index: 0 }]] },
+			[CHAIN_NODE_NAME]: { main: [[{ node: CHAT_NODE_NAME, type: 'main', index: 0 }]] },
 		},
 	};
 }

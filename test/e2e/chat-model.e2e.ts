@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 
 import * as rt from '../../scripts/n8n-runtime';
-import { chainWorkflow, CHAIN_NODE_NAME, CHAT_NODE_NAME, MODEL_NODE_NAME, nodeThenChainWorkflow, type CredentialRef } from '../chat-model/workflows';
+import { chainWorkflow, CHAIN_NODE_NAME, CHAT_NODE_NAME, MODEL_NODE_NAME, chainThenNodeWorkflow, type CredentialRef } from '../chat-model/workflows';
 import { startTlsFront, type TlsFront } from '../chat-model/tlsFront';
 import { startFakeNebula, type FakeNebula, type RecordedRequest } from '../support/fake-nebula';
 
@@ -140,7 +140,7 @@ beforeAll(async () => {
 		chainWorkflow('chatModelJson', CREDENTIALS.json, 'Greet me. Answer in JSON.', { responseFormat: 'json_object' }),
 		chainWorkflow('chatModelRateLimited', CREDENTIALS.rateLimited, 'Hello under a rate limit', { maxRetries: 2 }),
 		chainWorkflow('chatModelRecovers', CREDENTIALS.recovers, 'Hello after one rate limit'),
-		nodeThenChainWorkflow('chatModelSharedLimit', CREDENTIALS.sharedLimit, 'First, the node', 'Then, the chain'),
+		chainThenNodeWorkflow('chatModelSharedLimit', CREDENTIALS.sharedLimit, 'First, the chain', 'Then, the node'),
 		chainWorkflow('chatModelWrongKey', CREDENTIALS.wrongKey, 'Hello with a wrong key'),
 		// Expressions inside the Options collection reach the node unchecked by n8n.
 		chainWorkflow('chatModelBadOption', CREDENTIALS.badOption, 'Hello with a bad option', {
@@ -324,35 +324,35 @@ describe(`Nebula Block Chat Model in n8n ${rt.e2eN8nVersion()}`, () => {
 		expect(calls[1].at - calls[0].at).toBeGreaterThanOrEqual(900);
 	});
 
-	test('shares the rate limiter with a Chat Completion node on its credential: waits out the pause the node\'s answer set, and a 429\'s Retry-After', async () => {
-		const resetMs = 1500;
-		const nodeAnswer = {
-			id: 'chatcmpl-paced',
+	test("shares the rate limiter with a Chat Completion node on its credential: a 429's Retry-After, then the pause the model's answer set holds the node back", async () => {
+		const resetMs = 3000;
+		const answer = {
+			id: 'chatcmpl-spent',
 			object: 'chat.completion',
 			created: 1,
 			model: 'fake/chat-model',
-			choices: [{ index: 0, message: { role: 'assistant', content: 'Paced' }, finish_reason: 'stop' }],
-			usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+			choices: [{ index: 0, message: { role: 'assistant', content: 'Limit spent' }, finish_reason: 'stop' }],
+			usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
 		};
-		// The node's answer says the limit is spent until 1.5 s from now; the chain's first call then meets a 429.
+		// The chain's first call meets a 429; its retry is answered with the limit spent for 3 s.
 		const spent = { 'x-ratelimit-limit-requests': '1', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': `${resetMs}ms` };
-		fake.script(keys.sharedLimit, { kind: 'status', status: 200, body: nodeAnswer, headers: spent }, { kind: 'status', status: 429, headers: { 'retry-after': '1' } });
+		fake.script(keys.sharedLimit, { kind: 'status', status: 429, headers: { 'retry-after': '1' } }, { kind: 'status', status: 200, body: answer, headers: spent });
 		const outcome = await execute('chatModelSharedLimit');
 		const { run, command } = outcome;
 		if (command.code !== 0) console.log(JSON.stringify(run.data.resultData.error, null, 2));
 		expect(command.code).toBe(0);
-		expect(rt.nodeOutput(run, CHAT_NODE_NAME)).toMatchObject([{ content: 'Paced' }]);
-		expect(rt.nodeOutput(run, CHAIN_NODE_NAME)).toEqual([{ text: 'Echo: Then, the chain' }]);
-		const [nodeCall, limitedCall, retriedCall, ...more] = chatCalls(keys.sharedLimit);
+		expect(rt.nodeOutput(run, CHAIN_NODE_NAME)).toEqual([{ text: 'Limit spent' }]);
+		expect(rt.nodeOutput(run, CHAT_NODE_NAME)).toMatchObject([{ content: 'Echo: Then, the node', rateLimitStats: { responses429: 0 } }]);
+		const [limitedCall, retriedCall, nodeCall, ...more] = chatCalls(keys.sharedLimit);
 		expect(more).toHaveLength(0);
-		expect(nodeCall.body.messages).toEqual([{ role: 'user', content: 'First, the node' }]);
-		expect(limitedCall.body.messages).toEqual([{ role: 'user', content: 'Then, the chain' }]);
-		// The Chat Model waited in the limiter the node's answer had paused (the OpenAI client reads
-		// no x-ratelimit headers: alone it would have gone at once). Date.now() on the server: 1 ms of rounding.
-		expect(limitedCall.at - nodeCall.at).toBeGreaterThanOrEqual(resetMs - 1);
-		// The client's retry of the 429 came after its Retry-After.
+		expect(limitedCall.body.messages).toEqual([{ role: 'user', content: 'First, the chain' }]);
+		// The client's retry of the 429 came after its Retry-After (Date.now() on the server: 1 ms of rounding).
 		expect(retriedCall.body).toEqual(limitedCall.body);
 		expect(retriedCall.at - limitedCall.at).toBeGreaterThanOrEqual(999);
+		// The node waited out the pause the Chat Model's answer set in the limiter they share: a
+		// limiter of its own would have known nothing of it and sent at once.
+		expect(nodeCall.body.messages).toEqual([{ role: 'user', content: 'Then, the node' }]);
+		expect(nodeCall.at - retriedCall.at).toBeGreaterThanOrEqual(resetMs - 1);
 		expectNoKey(keys.sharedLimit, outcome);
 	});
 
