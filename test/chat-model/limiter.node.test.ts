@@ -111,6 +111,28 @@ describe('Chat Model: the limiter of its credential and origin', () => {
 		expect(nodeRequest.at - modelRequest.at).toBeGreaterThanOrEqual(retryAfterMs - 1);
 	});
 
+	it("and the reverse: a 429 met by the node pauses the Chat Model's next call", async () => {
+		const key = fake.newKey('node-then-model');
+		const retryAfterMs = 500;
+		fake.script(key, { kind: 'status', status: 429, headers: { 'retry-after-ms': String(retryAfterMs) } });
+		const dispatcher = chatModelDispatcher(key);
+		const nodeRun = runChatNode(key, 'From the node');
+		// The node has read its 429: the shared limiter is paused.
+		await until(() => limiterOf(key).state().pausedForMs > 0);
+		const answered = await chatCall(dispatcher, key, 'From the agent');
+		expect(answered.status).toBe(200);
+		await answered.arrayBuffer();
+		const result = await nodeRun;
+		expect(result.error).toBeUndefined();
+		expect(result.items[0].json.rateLimitStats).toMatchObject({ responses429: 1 });
+
+		const limited = fake.requests(key)[0];
+		const modelRequest = fake.requests(key).find((request) => request.body.messages[0].content === 'From the agent');
+		expect(limited.body.messages[0].content).toBe('From the node');
+		expect(modelRequest).toBeDefined();
+		expect((modelRequest?.at ?? 0) - limited.at).toBeGreaterThanOrEqual(retryAfterMs - 1);
+	});
+
 	it('many Chat Model calls at once under a token bucket all succeed, with few 429s; without the limiter they fail', async () => {
 		// R = 10/s with a burst of 3, per key: 30 calls at once, each with the client's 2 retries.
 		const bucket = { requestsPerSecond: 10, burst: 3 };
