@@ -5,7 +5,8 @@
  *
  * n8n's user folder is kept between runs (`.cache/demo`), so work done in the editor survives:
  * a second run keeps the workflows and the credential the user changed, and logs in to the
- * existing owner account. `--fresh` (or DEMO_FRESH=1) starts over.
+ * existing owner account. An example whose file changed since it was imported is updated in n8n
+ * unless the user changed it there (see demo-examples.ts). `--fresh` (or DEMO_FRESH=1) starts over.
  *
  * Without NEBULA_API_KEY it talks to the fake Nebula Block server (a sandbox); with it, to the
  * real service. Ctrl-C, SIGTERM, SIGHUP (terminal closed) and a crash of the demo itself stop
@@ -15,14 +16,17 @@
  * not confirm a Ctrl-C within 60 ms, which a busy 2-core machine misses, leaving n8n running.
  *
  * Settings: DEMO_PORT (5678), DEMO_DATA_DIR (<repo>/.cache/demo), DEMO_FRESH=1 or --fresh,
- * DEMO_EXAMPLE (a workflow id: run only that example; `none`: run none), N8N_CACHE_DIR (where n8n
- * is installed, <repo>/.cache), NEBULA_API_KEY, NEBULA_BASE_URL, NEBULA_TEXT_GENERATE_URL.
+ * DEMO_EXAMPLE (a workflow id: run only that example; `none`: run none), DEMO_REIMPORT (example
+ * ids, or `all`: import them again over the user's version), DEMO_EXAMPLES_DIR (<repo>/examples),
+ * N8N_CACHE_DIR (where n8n is installed, <repo>/.cache), NEBULA_API_KEY, NEBULA_BASE_URL,
+ * NEBULA_TEXT_GENERATE_URL.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
+import { importsOf, parseReimport, planExamples, recordAfter, type ExampleStep, type ImportedExample } from './demo-examples';
 import * as rt from './n8n-runtime';
 import { startFakeNebula, type FakeNebula } from '../test/support/fake-nebula';
 
@@ -30,6 +34,7 @@ const PORT = Number(process.env.DEMO_PORT ?? 5678);
 const DATA_DIR = path.resolve(process.env.DEMO_DATA_DIR ?? path.join(rt.REPO_ROOT, '.cache', 'demo'));
 const FRESH = process.argv.includes('--fresh') || ['1', 'true'].includes(process.env.DEMO_FRESH ?? '');
 const EXAMPLE_TO_RUN = process.env.DEMO_EXAMPLE?.trim() || 'all';
+const EXAMPLES_DIR = path.resolve(process.env.DEMO_EXAMPLES_DIR?.trim() || rt.EXAMPLES_DIR);
 const REAL_BASE_URL = 'https://inference.nebulablock.com/v1';
 const REAL_TEXT_GENERATE_URL = 'https://api.inference.nebulablock.com/v1';
 /** Examples the CLI can run: `n8n execute` starts at a manual or schedule trigger. */
@@ -152,6 +157,8 @@ interface DemoState {
 	credentialHash?: string;
 	/** The fake server's port last time: the same port again keeps the saved credential valid. */
 	fakePort?: number;
+	/** Per example id, what the demo imported: tells a changed file and a workflow the user changed apart. */
+	examples?: Record<string, ImportedExample>;
 }
 
 function readState(): DemoState {
@@ -222,10 +229,10 @@ function assertPortFree(port: number): Promise<void> {
 }
 
 /**
- * First run: import the credential and every example. Later runs: import only the examples that
- * are missing, and update the credential only if the user has not changed it since the demo saved it.
+ * First run: save the credential. Later runs: update it only if the user has not changed it since
+ * the demo saved it.
  */
-async function importExamples(ctx: rt.N8nContext, endpoints: rt.NebulaEndpoints, examples: rt.WorkflowFile[], firstRun: boolean): Promise<void> {
+async function saveCredential(ctx: rt.N8nContext, endpoints: rt.NebulaEndpoints, firstRun: boolean): Promise<void> {
 	const state = readState();
 	const credential = rt.exampleCredential(endpoints);
 	// What the demo saved last is what it would save now: nothing to do, and nothing to read back.
@@ -245,15 +252,54 @@ async function importExamples(ctx: rt.N8nContext, endpoints: rt.NebulaEndpoints,
 		say(`Kept your credential "${saved.name}" as you changed it in n8n (the demo does not overwrite it)`);
 	}
 	writeState(state);
+}
 
-	const existing = firstRun ? [] : await rt.listWorkflowIds(ctx);
-	const missing = examples.filter((workflow) => !existing.includes(workflow.id));
-	if (missing.length > 0) await rt.importWorkflows(ctx, missing);
-	const kept = examples.length - missing.length;
-	say(
-		`Imported ${missing.length} example workflow(s)` +
-			(kept > 0 ? `; kept ${kept} already in n8n, with any changes you made (--fresh re-imports them)` : ''),
+/**
+ * First run: import every example. Later runs: import the missing ones, update the ones whose file
+ * changed and that the user has not changed in n8n, keep the rest (see demo-examples.ts).
+ * n8n's versionId and updatedAt of what was imported are read back and recorded for the next run.
+ */
+async function importExamples(ctx: rt.N8nContext, examples: rt.WorkflowFile[], firstRun: boolean): Promise<void> {
+	const reimport = parseReimport(process.env.DEMO_REIMPORT, examples);
+	const recorded = readState().examples ?? {};
+	const inN8n = firstRun ? [] : await rt.exportWorkflows(ctx);
+	const steps = planExamples(examples, inN8n, recorded, reimport);
+	const toImport = importsOf(steps);
+	if (toImport.length > 0) await rt.importWorkflows(ctx, toImport.map((step) => step.example));
+	const needsReadBack = toImport.length > 0 || steps.some((step) => step.kind === 'adopt');
+	const inN8nAfter = needsReadBack ? await rt.exportWorkflows(ctx) : inN8n;
+	writeState({ ...readState(), examples: recordAfter(steps, recorded, inN8nAfter) });
+	for (const line of exampleLines(steps)) say(line);
+}
+
+/** One line per example that changed or that the user should hear about; nothing else. */
+function exampleLines(steps: ExampleStep[]): string[] {
+	const of = (kind: ExampleStep['kind']) => steps.filter((step) => step.kind === kind);
+	const name = (step: ExampleStep) => `"${step.example.name}" (${step.example.id})`;
+	const lines: string[] = [];
+	for (const step of of('update')) lines.push(`Updated the example ${name(step)} to the new version in ${EXAMPLES_DIR} (you had not changed it in n8n)`);
+	for (const step of of('reimport')) lines.push(`Re-imported the example ${name(step)} from ${EXAMPLES_DIR} over the version in n8n (DEMO_REIMPORT)`);
+	for (const step of steps) {
+		if (step.kind !== 'keepUsers' || !step.tell) continue;
+		lines.push(
+			`A newer version of the example ${name(step)} is in ${EXAMPLES_DIR}; kept yours, which you changed in n8n ` +
+				`(DEMO_REIMPORT=${step.example.id} npm run demo replaces yours with it; --fresh starts everything over)`,
+		);
+	}
+	const adopted = of('adopt').map((step) => step.example.id);
+	if (adopted.length > 0) {
+		lines.push(
+			`Kept ${adopted.length} example(s) imported by an earlier demo that did not record their version; if examples changed since, ` +
+				`DEMO_REIMPORT=${adopted.join(',')} npm run demo imports them again (over your changes)`,
+		);
+	}
+	const imported = of('import').length;
+	const kept = steps.length - imported - of('update').length - of('reimport').length;
+	lines.push(
+		`Imported ${imported} example workflow(s)` +
+			(kept > 0 ? `; kept ${kept} already in n8n, with any changes you made (DEMO_REIMPORT=<id>|all or --fresh imports them again)` : ''),
 	);
+	return lines;
 }
 
 function runnableExamples(examples: rt.WorkflowFile[]): rt.WorkflowFile[] {
@@ -333,8 +379,9 @@ async function main(): Promise<void> {
 
 	const endpoints = await service();
 	say(`Nebula Block: ${endpoints.label}`);
-	const examples = rt.readWorkflowFolder(rt.EXAMPLES_DIR);
-	await importExamples(ctx, endpoints, examples, firstRun);
+	const examples = rt.readWorkflowFolder(EXAMPLES_DIR);
+	await saveCredential(ctx, endpoints, firstRun);
+	await importExamples(ctx, examples, firstRun);
 	await runExamples(ctx, examples);
 
 	say(`Starting n8n on 127.0.0.1:${PORT} (its log: ${N8N_LOG})...`);

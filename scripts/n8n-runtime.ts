@@ -323,11 +323,28 @@ export async function importWorkflows(ctx: N8nContext, workflows: WorkflowFile[]
 	return result;
 }
 
-/** The ids of the workflows in n8n's database. */
-export async function listWorkflowIds(ctx: N8nContext): Promise<string[]> {
-	const result = await runN8n(ctx, ['list:workflow', '--onlyId']);
-	assertSucceeded('n8n list:workflow', result);
-	return result.stdout.split('\n').map((line) => line.trim()).filter((line) => /^[A-Za-z0-9]+$/.test(line));
+/** A workflow as `n8n export:workflow` writes it: the file's fields plus what n8n keeps about it. */
+export interface ExportedWorkflow extends WorkflowFile {
+	/** A new one whenever the nodes or connections are saved (or it is imported again). */
+	versionId: string;
+	/** ISO time of the last save (of anything: name, settings...); running the workflow keeps it. */
+	updatedAt: string;
+	active: boolean;
+	isArchived?: boolean;
+}
+
+/** Every workflow in n8n's database (archived ones too), with one CLI start. */
+export async function exportWorkflows(ctx: N8nContext): Promise<ExportedWorkflow[]> {
+	const file = path.join(ctx.folder.root, 'workflows-export.json');
+	try {
+		const result = await runN8n(ctx, ['export:workflow', '--all', `--output=${file}`]);
+		// n8n fails the export of an empty database ("No workflows found with specified filters").
+		if (!fs.existsSync(file) && /No workflows found/.test(`${result.stdout}${result.stderr}`)) return [];
+		assertSucceeded('n8n export:workflow', result);
+		return JSON.parse(fs.readFileSync(file, 'utf8')) as ExportedWorkflow[];
+	} finally {
+		fs.rmSync(file, { force: true });
+	}
 }
 
 /** A saved credential with its values decrypted, or undefined when there is none with that id. */
