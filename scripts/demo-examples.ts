@@ -30,6 +30,8 @@ export interface WorkflowInN8n {
 	updatedAt: string;
 	/** Published: an import would unpublish it. */
 	active: boolean;
+	/** Deleted in the editor (n8n 2 archives first): the user put it away, so no news about it. */
+	isArchived?: boolean;
 }
 
 export type ExampleStep =
@@ -76,6 +78,7 @@ export function planExamples(
 		if (reimport.has(example.id)) return { kind: 'reimport', example };
 		const record = imported[example.id];
 		if (!record) return { kind: 'adopt', example };
+		if (current.isArchived) return { kind: 'unchanged', example };
 		const fileHash = exampleHash(example);
 		if (record.fileHash === fileHash) return { kind: 'unchanged', example };
 		const untouched = current.versionId === record.versionId && current.updatedAt === record.updatedAt && !current.active;

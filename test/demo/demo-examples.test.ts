@@ -49,6 +49,12 @@ describe('planExamples', () => {
 		expect(planExamples([newer], [users], told, new Set())[0]).toEqual({ kind: 'keepUsers', example: newer, tell: true });
 	});
 
+	it('says nothing about a changed example the user deleted (archived) in n8n', () => {
+		const archived = { ...inN8n('a', 'archived-version'), isArchived: true };
+		const [step] = planExamples([changed], [archived], { a: record(old, asImported) }, new Set());
+		expect(step.kind).toBe('unchanged');
+	});
+
 	it('re-imports what DEMO_REIMPORT names over the user’s version', () => {
 		const [step] = planExamples([changed], [inN8n('a', 'user-version')], { a: record(old, asImported) }, new Set(['a']));
 		expect(step.kind).toBe('reimport');

@@ -49,7 +49,9 @@ interface DemoRun {
 	exit: Promise<number | null>;
 }
 
-async function startDemo(options: { crashFile?: string; args?: string[]; example?: string } = {}): Promise<DemoRun> {
+async function startDemo(
+	options: { crashFile?: string; args?: string[]; example?: string; dataDir?: string; env?: Record<string, string> } = {},
+): Promise<DemoRun> {
 	const port = await rt.freePort();
 	const preload = options.crashFile ? ['--require', CRASH_PRELOAD] : [];
 	const child = spawn(process.execPath, [...preload, '--import', 'tsx', DEMO_SCRIPT, ...(options.args ?? [])], {
@@ -57,9 +59,10 @@ async function startDemo(options: { crashFile?: string; args?: string[]; example
 		env: {
 			...process.env,
 			DEMO_PORT: String(port),
-			DEMO_DATA_DIR: dataDir,
+			DEMO_DATA_DIR: options.dataDir ?? dataDir,
 			DEMO_EXAMPLE: options.example ?? 'none',
 			...(options.crashFile ? { DEMO_TEST_CRASH_FILE: options.crashFile } : {}),
+			...options.env,
 		},
 		stdio: ['ignore', 'pipe', 'pipe'],
 		detached: true,
@@ -144,6 +147,8 @@ describe('npm run demo', () => {
 		await waitForReady(demo);
 		expect(demo.output()).toMatch(/n8n data folder: .* \(kept from an earlier run\)/);
 		expect(demo.output()).toContain(`kept ${EXAMPLE_COUNT} already in n8n`);
+		// No example changed: not a word about them beyond that line.
+		expect(demo.output()).not.toMatch(/Updated the example|A newer version of the example|Re-imported the example|did not record/);
 		// The fake server got its port of the first run back, so the saved credential still fits.
 		expect(demo.output()).toContain('Kept the credential "Nebula Block account" (the endpoint is the same as last time)');
 		expect(demo.output()).toContain('(the account from an earlier run; logged in)');
@@ -215,4 +220,119 @@ describe('npm run demo', () => {
 		expect(await demo.exit).toBe(143);
 		await expectAllGone(demo, n8nPid);
 	}, 15 * 60_000);
+});
+
+/** The Sticky Note's text in a workflow: what the example's new version and the user's edit change. */
+function stickyText(workflow: { nodes: unknown[] }): string {
+	const sticky = (workflow.nodes as Array<{ type: string; parameters: { content?: string } }>).find((node) => node.type === 'n8n-nodes-base.stickyNote');
+	return sticky?.parameters.content ?? '';
+}
+
+function withStickyText<T extends { nodes: unknown[] }>(workflow: T, text: string): T {
+	const nodes = (workflow.nodes as Array<{ type: string; parameters: Record<string, unknown> }>).map((node) =>
+		node.type === 'n8n-nodes-base.stickyNote' ? { ...node, parameters: { ...node.parameters, content: text } } : node,
+	);
+	return { ...workflow, nodes };
+}
+
+/** A git pull that brings a new version of an example: its file in the examples folder changes. */
+function changeExampleFile(examplesDir: string, file: string, text: string): void {
+	const target = path.join(examplesDir, file);
+	fs.writeFileSync(target, JSON.stringify(withStickyText(rt.readWorkflowFile(target), text), null, 2));
+}
+
+async function workflowInN8n(demo: DemoRun, id: string): Promise<{ id: string; name: string; nodes: unknown[]; versionId: string }> {
+	const session = await rt.login(`http://127.0.0.1:${demo.port}`);
+	const response = await session.get(`/rest/workflows/${id}`);
+	expect(response.status).toBe(200);
+	return response.body.data;
+}
+
+async function stop(demo: DemoRun): Promise<void> {
+	process.kill(demo.child.pid!, 'SIGTERM');
+	expect(await demo.exit).toBe(143);
+}
+
+const stamped = (text: string) => new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm');
+
+describe('npm run demo with a kept data folder and changed examples', () => {
+	// Its own data folder and a copy of examples/ it may change: the repository's files stay as they are.
+	let ownDataDir: string;
+	let examplesDir: string;
+	const UPDATED = { id: 'exampleClassify', file: 'classify-with-json-schema.json' };
+	const EDITED = { id: 'exampleSummarise', file: 'summarise-items-with-concurrency.json' };
+	const REMOVED = { id: 'exampleDescribeImage', file: 'describe-image.json' };
+
+	beforeAll(() => {
+		ownDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-e2e-updates-'));
+		examplesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-e2e-examples-'));
+		fs.cpSync(rt.EXAMPLES_DIR, examplesDir, { recursive: true });
+	});
+
+	afterAll(() => {
+		fs.rmSync(ownDataDir, { recursive: true, force: true });
+		fs.rmSync(examplesDir, { recursive: true, force: true });
+	});
+
+	const run = (env: Record<string, string> = {}) => startDemo({ dataDir: ownDataDir, env: { DEMO_EXAMPLES_DIR: examplesDir, ...env } });
+
+	it('updates an example whose file changed, keeps one the user changed in n8n and says how to get the new one, and re-imports it on request', async () => {
+		// First run: everything imported.
+		const first = await run();
+		await waitForReady(first);
+		expect(first.output()).toMatch(stamped(`Imported ${EXAMPLE_COUNT} example workflow(s)`));
+		const usersEdit = 'My own note: this workflow is mine now';
+		// The user edits one example in the editor (the same REST call the editor's save makes).
+		const session = await rt.login(`http://127.0.0.1:${first.port}`);
+		const asImported = await workflowInN8n(first, EDITED.id);
+		const saved = await fetch(`http://127.0.0.1:${first.port}/rest/workflows/${EDITED.id}`, {
+			method: 'PATCH',
+			headers: { cookie: session.cookie, 'content-type': 'application/json' },
+			body: JSON.stringify({ nodes: withStickyText(asImported, usersEdit).nodes }),
+		});
+		expect(saved.status).toBe(200);
+		await stop(first);
+
+		// A pull brings new versions of two examples: one the user never touched, and the one they edited.
+		changeExampleFile(examplesDir, UPDATED.file, 'Version 2 of the classify example');
+		changeExampleFile(examplesDir, EDITED.file, 'Version 2 of the summarise example');
+		const updatedName = rt.readWorkflowFile(path.join(examplesDir, UPDATED.file)).name;
+		const editedName = rt.readWorkflowFile(path.join(examplesDir, EDITED.file)).name;
+
+		const second = await run();
+		await waitForReady(second);
+		expect(second.output()).toMatch(stamped(`Updated the example "${updatedName}" (${UPDATED.id}) to the new version in ${examplesDir} (you had not changed it in n8n)`));
+		expect(second.output()).toMatch(
+			stamped(
+				`A newer version of the example "${editedName}" (${EDITED.id}) is in ${examplesDir}; kept yours, which you changed in n8n ` +
+					`(DEMO_REIMPORT=${EDITED.id} npm run demo replaces yours with it; --fresh starts everything over)`,
+			),
+		);
+		expect(second.output()).toMatch(stamped(`Imported 0 example workflow(s); kept ${EXAMPLE_COUNT - 1} already in n8n, with any changes you made (DEMO_REIMPORT=<id>|all or --fresh imports them again)`));
+		// One line each, and none about the examples that did not change.
+		expect(second.output().match(/Updated the example|A newer version of the example/g)).toHaveLength(2);
+		// In n8n: the untouched example is the new version, in place; the user's edit is still there.
+		const updated = await workflowInN8n(second, UPDATED.id);
+		expect(stickyText(updated)).toBe('Version 2 of the classify example');
+		expect(stickyText(await workflowInN8n(second, EDITED.id))).toBe(usersEdit);
+		await stop(second);
+
+		// Third run: nothing new, so no word about the kept example again. An example removed from the
+		// folder stays in n8n, unmentioned. DEMO_REIMPORT brings the new version over the user's.
+		const thirdPlain = await run();
+		await waitForReady(thirdPlain);
+		expect(thirdPlain.output()).not.toMatch(/Updated the example|A newer version of the example|Re-imported the example/);
+		expect((await workflowInN8n(thirdPlain, UPDATED.id)).versionId).toBe(updated.versionId);
+		await stop(thirdPlain);
+
+		fs.rmSync(path.join(examplesDir, REMOVED.file));
+		const fourth = await run({ DEMO_REIMPORT: EDITED.id });
+		await waitForReady(fourth);
+		expect(fourth.output()).toMatch(stamped(`Re-imported the example "${editedName}" (${EDITED.id}) from ${examplesDir} over the version in n8n (DEMO_REIMPORT)`));
+		expect(fourth.output()).not.toMatch(/Updated the example|A newer version of the example/);
+		expect(fourth.output()).not.toContain(REMOVED.id);
+		expect(stickyText(await workflowInN8n(fourth, EDITED.id))).toBe('Version 2 of the summarise example');
+		expect((await workflowInN8n(fourth, REMOVED.id)).id).toBe(REMOVED.id);
+		await stop(fourth);
+	}, 30 * 60_000);
 });
