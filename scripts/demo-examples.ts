@@ -76,9 +76,9 @@ export function planExamples(
 		const current = byId.get(example.id);
 		if (!current) return { kind: 'import', example };
 		if (reimport.has(example.id)) return { kind: 'reimport', example };
+		if (current.isArchived) return { kind: 'unchanged', example };
 		const record = imported[example.id];
 		if (!record) return { kind: 'adopt', example };
-		if (current.isArchived) return { kind: 'unchanged', example };
 		const fileHash = exampleHash(example);
 		if (record.fileHash === fileHash) return { kind: 'unchanged', example };
 		const untouched = current.versionId === record.versionId && current.updatedAt === record.updatedAt && !current.active;
