@@ -266,8 +266,8 @@ async function importExamples(ctx: rt.N8nContext, examples: rt.WorkflowFile[], f
 	const steps = planExamples(examples, inN8n, recorded, reimport);
 	const toImport = importsOf(steps);
 	if (toImport.length > 0) await rt.importWorkflows(ctx, toImport.map((step) => step.example));
-	const needsReadBack = toImport.length > 0 || steps.some((step) => step.kind === 'adopt');
-	const inN8nAfter = needsReadBack ? await rt.exportWorkflows(ctx) : inN8n;
+	// An import gives the workflow a new versionId: read it back (one more CLI start, only then).
+	const inN8nAfter = toImport.length > 0 ? await rt.exportWorkflows(ctx) : inN8n;
 	writeState({ ...readState(), examples: recordAfter(steps, recorded, inN8nAfter) });
 	for (const line of exampleLines(steps)) say(line);
 }
