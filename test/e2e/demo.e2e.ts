@@ -276,7 +276,7 @@ describe('npm run demo with a kept data folder and changed examples', () => {
 
 	const run = (env: Record<string, string> = {}) => startDemo({ dataDir: ownDataDir, env: { DEMO_EXAMPLES_DIR: examplesDir, ...env } });
 
-	it('updates an example whose file changed, keeps one the user changed in n8n and says how to get the new one, and re-imports it on request', async () => {
+	it('updates an example whose file changed, keeps one the user changed in n8n and says how to get the new one, re-imports it on request, and adopts what a demo before the record imported', async () => {
 		// First run: everything imported.
 		const first = await run();
 		await waitForReady(first);
@@ -334,5 +334,23 @@ describe('npm run demo with a kept data folder and changed examples', () => {
 		expect(stickyText(await workflowInN8n(fourth, EDITED.id))).toBe('Version 2 of the summarise example');
 		expect((await workflowInN8n(fourth, REMOVED.id)).id).toBe(REMOVED.id);
 		await stop(fourth);
+
+		// A data folder of a demo from before the record (demo-state.json without it): the examples
+		// in n8n are kept as they are, said once, and recorded from then on.
+		const stateFile = path.join(ownDataDir, 'demo-state.json');
+		const { examples: recorded, ...olderState } = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { examples: Record<string, unknown> };
+		expect(Object.keys(recorded)).toContain(EDITED.id);
+		fs.writeFileSync(stateFile, JSON.stringify(olderState));
+		const upgraded = await run();
+		await waitForReady(upgraded);
+		const inFolder = rt.readWorkflowFolder(examplesDir).map((workflow) => workflow.id);
+		expect(upgraded.output()).toMatch(
+			stamped(
+				`Kept ${inFolder.length} example(s) imported by an earlier demo that did not record their version; if examples changed since, ` +
+					`DEMO_REIMPORT=${inFolder.join(',')} npm run demo imports them again (over your changes)`,
+			),
+		);
+		await stop(upgraded);
+		expect(Object.keys((JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { examples: Record<string, unknown> }).examples).sort()).toEqual([...inFolder].sort());
 	}, 30 * 60_000);
 });
