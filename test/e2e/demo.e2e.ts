@@ -4,7 +4,8 @@
  * The demo runs as its own process group, as a terminal job does; the signal goes to that group,
  * which n8n is not in (the demo starts it in its own group), so only the demo can stop it.
  * The tests share one data folder and run in order, as one user's successive runs: the second and
- * third expect what the first left.
+ * third expect what the first left. The changed-examples test has its own data folder and its own
+ * copy of examples/ (DEMO_EXAMPLES_DIR), which it changes between runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
