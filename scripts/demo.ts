@@ -282,7 +282,7 @@ function exampleLines(steps: ExampleStep[]): string[] {
 	for (const step of steps) {
 		if (step.kind !== 'keepUsers' || !step.tell) continue;
 		lines.push(
-			`A newer version of the example ${name(step)} is in ${EXAMPLES_DIR}; kept yours, which you changed in n8n ` +
+			`A newer version of the example ${name(step)} is in ${EXAMPLES_DIR}; kept yours, which you saved or published in n8n ` +
 				`(DEMO_REIMPORT=${step.example.id} npm run demo replaces yours with it; --fresh starts everything over)`,
 		);
 	}

@@ -305,7 +305,7 @@ describe('npm run demo with a kept data folder and changed examples', () => {
 		expect(second.output()).toMatch(stamped(`Updated the example "${updatedName}" (${UPDATED.id}) to the new version in ${examplesDir} (you had not changed it in n8n)`));
 		expect(second.output()).toMatch(
 			stamped(
-				`A newer version of the example "${editedName}" (${EDITED.id}) is in ${examplesDir}; kept yours, which you changed in n8n ` +
+				`A newer version of the example "${editedName}" (${EDITED.id}) is in ${examplesDir}; kept yours, which you saved or published in n8n ` +
 					`(DEMO_REIMPORT=${EDITED.id} npm run demo replaces yours with it; --fresh starts everything over)`,
 			),
 		);
