@@ -149,6 +149,27 @@ describe('Concurrency Auto: a Retry-After pauses every item once', () => {
 		expect((result.error as NodeApiError).httpCode).toBe('429');
 		expect(fake.requests(key)).toHaveLength(1);
 	});
+
+	// What the Concurrency hint and the README promise: a node given Concurrency and no Concurrency
+	// Mode (a workflow saved before Auto existed, or a user adding only Concurrency) runs Fixed.
+	it('Concurrency without Concurrency Mode runs Fixed: a 429 with Max Retries 0 fails the item', async () => {
+		const key = fake.newKey('concurrency-only');
+		fake.script(key, rateLimited(10));
+		const result = await run(key, questions(1), { maxRetries: 0, concurrency: 3 });
+		expect(result.error).toBeInstanceOf(NodeApiError);
+		expect((result.error as NodeApiError).httpCode).toBe('429');
+		expect(fake.requests(key)).toHaveLength(1);
+	});
+
+	it('Concurrency next to Concurrency Mode Auto stays Auto: the 429 goes again without a retry', async () => {
+		const key = fake.newKey('concurrency-auto');
+		fake.script(key, rateLimited(10));
+		const inputs = questions(1);
+		const result = await run(key, inputs, { maxRetries: 0, concurrency: 3, concurrencyMode: 'auto' });
+		expect(result.error).toBeUndefined();
+		expectAllAnswered(outputOf(result), inputs);
+		expect(fake.requests(key)).toHaveLength(2);
+	});
 });
 
 describe('Concurrency Auto: nothing lost, nothing endless', () => {

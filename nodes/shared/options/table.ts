@@ -84,7 +84,7 @@ export const OPTION_TABLE = {
 			typeOptions: { minValue: 1, maxValue: 100, numberPrecision: 0 },
 			default: 5,
 			description:
-				'How many items are sent to the service at once with Concurrency Mode Fixed; with Auto, the most this node sends at once. Output order always equals input order.',
+				'How many items are sent to the service at once with Concurrency Mode Fixed; with Auto, the most this node sends at once (64 without this option). Without Concurrency Mode, setting this option selects Fixed. Output order always equals input order.',
 		},
 		readBy: 'the item runner',
 		offeredBy: GENERATION_NODES,
