@@ -99,7 +99,7 @@ export const OPTION_TABLE = {
 					name: 'Auto',
 					value: 'auto',
 					description:
-						'Sends more items at once while the service answers without rate-limit errors, fewer after one, and pauses all items together when it asks to wait. Shared by every execution that uses this credential.',
+						'Sends more items at once while the service answers without rate-limit errors, fewer after one, and pauses all items together when it asks to wait. Shared by every execution in this n8n process (in queue mode: this worker) that uses this credential.',
 				},
 				{
 					name: 'Fixed',
