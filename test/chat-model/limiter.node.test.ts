@@ -51,7 +51,8 @@ async function chatCall(dispatcher: Dispatcher, apiKey: string, content: string,
 		body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content }], stream: init.stream === true }),
 		signal: init.signal,
 		dispatcher,
-	} as RequestInit);
+		// Node's fetch takes the undici package's dispatcher; its types come from Node's own copy of undici.
+	} as unknown as RequestInit);
 }
 
 /** The OpenAI client's handling of a 429: wait what retry-after-ms / Retry-After asks, then go again (Max Retries 2). */
