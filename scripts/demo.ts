@@ -383,6 +383,8 @@ async function main(): Promise<void> {
 	await saveCredential(ctx, endpoints, firstRun);
 	await importExamples(ctx, examples, firstRun);
 	await runExamples(ctx, examples);
+	// Ctrl-C during the examples: the shutdown is under way, so start nothing new.
+	if (stopping) return;
 
 	say(`Starting n8n on 127.0.0.1:${PORT} (its log: ${N8N_LOG})...`);
 	n8n = await rt.startN8n(ctx, { port: PORT, logFile: N8N_LOG });
