@@ -33,7 +33,7 @@ export async function startRedis(dir: string): Promise<RunningRedis> {
 		{ cwd: dir, stdio: 'ignore', detached: true },
 	);
 	rt.track(child);
-	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+	const exited = rt.exitOf(child);
 	const stop = async () => {
 		if (child.exitCode !== null || child.signalCode !== null) return;
 		rt.killGroup(child, 'SIGTERM');
