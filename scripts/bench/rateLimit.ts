@@ -22,18 +22,10 @@ export interface RateLimitSetting {
 	concurrency: number | 'auto';
 	/** Executions of the workflow at once, on the same key, sharing the items. Default 1. */
 	executions?: number;
-	/** More of the node's options, merged over `concurrency` (for a setting the limiter may need). */
-	options?: IDataObject;
 }
 
-/**
- * The rows, in order. Auto is one line each, e.g.
- *   { id: 'auto', label: 'Auto', concurrency: 'auto' },
- *   { id: 'autoTwoExecutions', label: 'Auto, two executions at once', concurrency: 'auto', executions: 2 },
- * (if Auto is not spelt `concurrency: 'auto'`, pass its field in `options` instead). Rows with
- * `concurrency: 'auto'` get the issue's targets in report.ts.
- */
-export const RATE_LIMIT_SETTINGS: RateLimitSetting[] = [
+/** The rows, in order. Rows with `concurrency: 'auto'` get the issue's targets in report.ts. */
+const RATE_LIMIT_SETTINGS: RateLimitSetting[] = [
 	{ id: 'c5', label: 'fixed Concurrency 5 (the default)', concurrency: 5 },
 	{ id: 'c32', label: 'fixed Concurrency 32', concurrency: 32 },
 	{ id: 'c5TwoExecutions', label: 'fixed Concurrency 5, two executions at once', concurrency: 5, executions: 2 },
@@ -70,7 +62,7 @@ export interface RateLimitResult {
 	rows: RateLimitRow[];
 }
 
-export async function measureRateLimit(config: BenchConfig, settings: RateLimitSetting[] = RATE_LIMIT_SETTINGS): Promise<RateLimitResult> {
+export async function measureRateLimit(config: BenchConfig): Promise<RateLimitResult> {
 	const { rateLimitRequestsPerSecond: requestsPerSecond, rateLimitBurst: burst, rateLimitLatencyMs: latencyMs, rateLimitHeaders: sendHeaders } = config;
 	// Per key, as the service limits per account: each row has a key, hence a full bucket, of its own.
 	const server = await startServerProcess({ latencyMs, rateLimit: { requestsPerSecond, burst, sendHeaders } });
@@ -79,7 +71,7 @@ export async function measureRateLimit(config: BenchConfig, settings: RateLimitS
 		// Loads n8n-core and the package: not timed. Fewer items than B, so no 429 either.
 		await runSetting(config, server, await server.newKey('warm-up'), items.slice(0, Math.min(burst, 4)), { id: 'warmUp', label: 'warm-up', concurrency: 2 });
 		const rows: RateLimitRow[] = [];
-		for (const setting of settings) {
+		for (const setting of RATE_LIMIT_SETTINGS) {
 			const key = await server.newKey(setting.id);
 			const started = performance.now();
 			const failedItems = await runSetting(config, server, key, items, setting);
@@ -124,7 +116,7 @@ async function runExecution(config: BenchConfig, server: RemoteFakeNebula, key: 
 			messagesSource: 'define',
 			messages: { values: [{ role: 'user', content: '={{ $json.question }}' }] },
 			// Auto is Concurrency Mode Auto; a number alone is Fixed (a saved Concurrency keeps Fixed).
-			options: { ...(setting.concurrency === 'auto' ? { concurrencyMode: 'auto' } : { concurrency: setting.concurrency }), ...setting.options },
+			options: setting.concurrency === 'auto' ? { concurrencyMode: 'auto' } : { concurrency: setting.concurrency },
 		},
 		credentials: { nebulaBlockApi: { apiKey: key, baseUrl: server.url } },
 		inputItems: items,
