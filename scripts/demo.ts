@@ -294,7 +294,7 @@ function exampleLines(steps: ExampleStep[]): string[] {
 		);
 	}
 	const imported = of('import').length;
-	const kept = steps.length - imported - of('update').length - of('reimport').length;
+	const kept = steps.length - importsOf(steps).length;
 	lines.push(
 		`Imported ${imported} example workflow(s)` +
 			(kept > 0 ? `; kept ${kept} already in n8n, with any changes you made (DEMO_REIMPORT=<id>|all or --fresh imports them again)` : ''),
