@@ -14,17 +14,18 @@ import type { Dispatcher } from 'undici';
 
 import { retryAfterMs } from './exchange';
 import { readQuota, type AdaptiveLimiter, type Outcome, type Permit } from './limiter';
-import { limiterFor } from './limiters';
+import { limitersOf } from './limiters';
 
 /**
  * `pool` with every request gated by the limiter of (its origin, `apiKey`). The key is only hashed
- * by the registry; closing or destroying the result closes `pool`.
+ * by the registry, once per dispatcher; closing or destroying the result closes `pool`.
  */
 export function limitedDispatcher(pool: Dispatcher, apiKey: string): Dispatcher {
+	const limiterFor = limitersOf(apiKey);
 	return pool.compose((dispatch) => (options, handler) => {
 		const origin = originOf(options.origin);
 		if (origin === undefined) return dispatch(options, handler);
-		new LimitedRequest(handler, limiterFor(origin, apiKey)).send(dispatch, options);
+		new LimitedRequest(handler, limiterFor(origin)).send(dispatch, options);
 		// The request is queued (or sent): the caller has nothing to wait for before its next one.
 		return true;
 	});

@@ -13,7 +13,21 @@ const limiters = new Map<string, AdaptiveLimiter>();
 const IDLE_DROP_MS = 10 * 60_000;
 
 export function limiterFor(origin: string, apiKey: string, clock: LimiterClock = realClock): AdaptiveLimiter {
-	const key = `${origin} ${createHash('sha256').update(apiKey).digest('base64url').slice(0, 22)}`;
+	return registered(origin, digestOf(apiKey), clock);
+}
+
+/** The limiters of one API key by origin, for a caller that sends many requests with it: the key is hashed once. */
+export function limitersOf(apiKey: string, clock: LimiterClock = realClock): (origin: string) => AdaptiveLimiter {
+	const digest = digestOf(apiKey);
+	return (origin) => registered(origin, digest, clock);
+}
+
+function digestOf(apiKey: string): string {
+	return createHash('sha256').update(apiKey).digest('base64url').slice(0, 22);
+}
+
+function registered(origin: string, digest: string, clock: LimiterClock): AdaptiveLimiter {
+	const key = `${origin} ${digest}`;
 	let limiter = limiters.get(key);
 	if (!limiter) {
 		dropIdle(clock.now());
