@@ -40,8 +40,3 @@ function registered(origin: string, digest: string, clock: LimiterClock): Adapti
 function dropIdle(now: number): void {
 	for (const [key, limiter] of limiters) if (limiter.idle && now - limiter.lastUsedAt > IDLE_DROP_MS) limiters.delete(key);
 }
-
-/** Forgets every limiter: for tests and benchmarks that must start from what a fresh process knows. */
-export function resetLimiters(): void {
-	limiters.clear();
-}
