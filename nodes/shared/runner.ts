@@ -3,6 +3,7 @@ import { setMaxListeners } from 'node:events';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { openChatStream } from './chatStream';
+import { clock } from './clock';
 import { readConnection, type NebulaConnection } from './connection';
 import { readRunSettings } from './options/collection';
 import type { RateLimitStats } from './transport/client';
@@ -122,15 +123,7 @@ async function runInBatches(
 	}
 }
 
+/** The Delay Between Batches; a cancel ends it early, and the next item then fails as cancelled. */
 async function pause(ms: number, signal: AbortSignal): Promise<void> {
-	if (signal.aborted) return;
-	await new Promise<void>((resolve) => {
-		const timer = setTimeout(done, ms);
-		function done() {
-			clearTimeout(timer);
-			signal.removeEventListener('abort', done);
-			resolve();
-		}
-		signal.addEventListener('abort', done, { once: true });
-	});
+	await clock.sleep(ms, signal).catch(() => undefined);
 }

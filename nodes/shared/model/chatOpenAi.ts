@@ -1,14 +1,14 @@
 import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import type { ISupplyDataFunctions } from 'n8n-workflow';
 
-import { limitedDispatcher } from '../transport/limitedDispatcher';
+import { modelFetch } from '../transport/modelFetch';
 import type { ModelParts } from './aiSdk';
 import type { ChatModelSetup, ClientTuning } from './config';
 import { withoutThinking } from './thinking';
 
 export interface BuiltModel {
 	model: unknown;
-	/** The model's own connection pool, gated by the credential's limiter: the caller closes it when n8n is done with the model. */
+	/** The model's own connection pool: the caller closes it when n8n is done with the model. */
 	dispatcher: Dispatcher;
 }
 
@@ -17,19 +17,14 @@ export interface BuiltModel {
  * running n8n, so LangChain's types match n8n's), built through its public constructor options,
  * with n8n's own tracing (each call logged on the Chat Model node) and failed-attempt handling.
  *
- * Retries, the deadline per attempt and "Ignore SSL Issues" go to the OpenAI client through
- * `configuration` (its public ClientOptions): n8n's `supplyModel` takes none of them, and on
- * n8n 2.8 LangChain's own retries end at the first failure (n8n's failed-attempt handler reads a
- * `retriesLeft` the retry library no longer puts on the error), so the client retries instead,
- * honouring Retry-After. `streaming` stays unset: LangChain then streams only when the caller
- * streams (an agent with Enable Streaming), asks for usage in the stream, and never estimates
- * tokens with a tokenizer it would download from the internet.
- *
- * Every request waits in Concurrency Auto's limiter of this credential and origin, the one the
- * Chat Completion and Text Generate nodes use (limitedDispatcher.ts): an agent and a node on the
- * same key share one window, pace and Retry-After pause. The client still retries a 429 itself,
- * after its own wait (Retry-After, or its backoff); that wait and the shared pause both start when
- * the 429 arrives and run side by side, so the retry leaves after the longer of the two, not their sum.
+ * Every call goes through the package's own fetch (modelFetch.ts): the same retry engine and the
+ * same limiter of this API key and origin as the Chat Completion and Text Generate nodes, so an
+ * agent and a node on one key share one window, pace and pause, and Max Retries, the Timeout and
+ * the 60 s cap on waits mean the same everywhere. The OpenAI client's and LangChain's own retries
+ * are off (on n8n 2.8 LangChain's end at the first failure anyway: n8n's failed-attempt handler
+ * reads a `retriesLeft` the retry library no longer puts on the error). `streaming` stays unset:
+ * LangChain then streams only when the caller streams (an agent with Enable Streaming), asks for
+ * usage in the stream, and never estimates tokens with a tokenizer it would download.
  */
 export function buildChatModel(
 	context: ISupplyDataFunctions,
@@ -38,7 +33,8 @@ export function buildChatModel(
 	onFailedAttempt: (error: unknown) => void,
 ): BuiltModel {
 	const { config, tuning } = setup;
-	const dispatcher = limitedDispatcher(modelDispatcher(tuning), config.apiKey);
+	const dispatcher = modelDispatcher(tuning);
+	const connection = { baseUrl: config.baseUrl, apiKey: config.apiKey };
 	const fields: Record<string, unknown> = {
 		model: config.model,
 		apiKey: config.apiKey,
@@ -52,9 +48,9 @@ export function buildChatModel(
 		maxRetries: 0,
 		configuration: {
 			baseURL: config.baseUrl,
-			maxRetries: tuning.maxRetries,
+			maxRetries: 0,
 			timeout: tuning.timeoutMs,
-			fetchOptions: { dispatcher },
+			fetch: modelFetch(connection, dispatcher, tuning),
 		},
 		callbacks: [new parts.N8nLlmTracing(context)],
 		onFailedAttempt: parts.makeN8nLlmFailedAttemptHandler(context, onFailedAttempt),

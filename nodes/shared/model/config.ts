@@ -5,13 +5,12 @@ import type { OpenAiModelConfig } from './aiSdk';
 
 export const CHAT_MODEL_DEFAULTS = {
 	timeoutSeconds: OPTION_TABLE.timeout.field.default,
-	maxRetries: OPTION_TABLE.maxRetries.field.default,
 } as const;
 
 /** How the OpenAI client is set up beyond the model fields: see `buildChatModel` (chatOpenAi.ts). */
 export interface ClientTuning {
-	/** Retries of one request (429, 5xx, dropped connections), done by the OpenAI client. */
-	maxRetries: number;
+	/** Max Retries as the user set it (undefined: the engine's defaults), applied by the package's retry engine (modelFetch.ts). */
+	maxRetries?: number;
 	timeoutMs: number;
 	allowUnauthorizedCerts: boolean;
 }
@@ -30,9 +29,8 @@ const SUPPLY_MODEL_FIELDS = ['maxTokens', 'temperature', 'topP', 'frequencyPenal
 /**
  * Turns the checked options (`readOptions(context, itemIndex, 'chatModel')`) into the model's
  * fields, plus the client tuning. Unset options send nothing, so the service's own
- * defaults apply. LangChain's own retries stay off (`maxRetries: 0`): on n8n 2.8 its
- * failed-attempt hook ends a call at the first failure, so retries happen one level down, in the
- * OpenAI client, which also honours Retry-After.
+ * defaults apply. LangChain's and the OpenAI client's own retries stay off (`maxRetries: 0`):
+ * retries happen in the package's retry engine, under the fetch the client is given (chatOpenAi.ts).
  */
 export function chatModelSetup(connection: Connection, model: string, options: OptionValues): ChatModelSetup {
 	const timeoutSeconds = options.timeout ?? CHAT_MODEL_DEFAULTS.timeoutSeconds;
@@ -53,7 +51,7 @@ export function chatModelSetup(connection: Connection, model: string, options: O
 	return {
 		config,
 		tuning: {
-			maxRetries: options.maxRetries ?? CHAT_MODEL_DEFAULTS.maxRetries,
+			maxRetries: options.maxRetries,
 			timeoutMs: timeoutSeconds * 1000,
 			allowUnauthorizedCerts: connection.allowUnauthorizedCerts === true,
 		},

@@ -2,6 +2,7 @@ import type { INode } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { httpFailure, networkFailure, timeoutFailure, toNodeError, type NebulaBlockError } from '../transport/errors';
+import { ModelRequestFailed } from '../transport/modelFetch';
 
 /** What the OpenAI client throws (APIError and its kin), as far as it is read here. */
 interface ClientError {
@@ -33,6 +34,9 @@ export function modelError(node: INode, error: unknown, apiKey: string, itemInde
 }
 
 function nebulaError(error: ClientError, apiKey: string): NebulaBlockError {
+	// What the package's own retry engine gave up with (modelFetch.ts), wrapped by the client.
+	const ours = ownFailure(error);
+	if (ours) return ours;
 	const secrets = [apiKey];
 	if (typeof error?.status === 'number') {
 		return httpFailure({
@@ -48,6 +52,15 @@ function nebulaError(error: ClientError, apiKey: string): NebulaBlockError {
 	}
 	// The client's own text ("Connection error.") says less than what undici or the TLS layer said.
 	return networkFailure(causeMessage(error) ?? error?.message ?? 'connection failed', code, secrets);
+}
+
+function ownFailure(error: unknown): NebulaBlockError | undefined {
+	let current = error as { cause?: unknown } | undefined;
+	for (let depth = 0; current && depth < 4; depth++) {
+		if (current instanceof ModelRequestFailed) return current.failure;
+		current = current.cause as { cause?: unknown } | undefined;
+	}
+	return undefined;
 }
 
 /** The client prefixes the status to the text of a body that was not JSON ("502 Bad gateway"). */

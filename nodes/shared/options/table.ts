@@ -1,5 +1,6 @@
 import type { INodeProperties, INodePropertyOptions, NodeParameterValue } from 'n8n-workflow';
 
+import { DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS } from '../transport/retryPolicy';
 import { fieldRule, jsonArrayRule, jsonObjectRule, stopSequencesRule, type OptionRule } from './rules';
 
 /** The nodes that have an Options collection. */
@@ -99,7 +100,7 @@ export const OPTION_TABLE = {
 					name: 'Auto',
 					value: 'auto',
 					description:
-						'Sends more items at once while the service answers without rate-limit errors, fewer after one, and pauses all items together when it asks to wait. Shared by every execution in this n8n process (in queue mode: this worker) that uses this credential.',
+						'Sends more items at once while the service answers without rate-limit errors, fewer after one, and pauses all items together when it asks to wait (up to 60 s; a longer wait fails them at once, saying until when). Shared by every execution and Chat Model in this n8n process (in queue mode: this worker) that uses this API key.',
 				},
 				{
 					name: 'Fixed',
@@ -206,10 +207,11 @@ export const OPTION_TABLE = {
 			name: 'maxRetries',
 			type: 'number',
 			typeOptions: { minValue: 0, maxValue: 10, numberPrecision: 0 },
-			default: 2,
-			description: 'How often to retry after a rate limit (429), a server error (5xx) or a dropped connection',
+			default: DEFAULT_MAX_RETRIES,
+			description:
+				'How often to retry after a rate limit (429), a server error (5xx) or a dropped connection; 0 sends each request once. Without this option: 2, and under Concurrency Mode Auto (always in the Chat Model) up to 8 after a rate limit, as the limit pauses all requests on the API key.',
 		},
-		readBy: 'the transport (or, in the Chat Model, the OpenAI client)',
+		readBy: 'the transport',
 		offeredBy: ALL_NODES,
 	},
 	maxTokens: {
@@ -406,15 +408,15 @@ export const OPTION_TABLE = {
 			name: 'timeout',
 			type: 'number',
 			typeOptions: { minValue: 1 },
-			default: 600,
+			default: DEFAULT_TIMEOUT_MS / 1000,
 			description:
-				'How long to wait for the answer to start: with Stream on, until its first token arrives; with Stream off, until the whole answer is there. Once tokens arrive, a stream is never cut while they keep coming: only a silence of more than 5 minutes between two of them (the idle limit) ends it.',
+				'How long to wait for the answer to start, retries and rate-limit waits included: with Stream on, until its first token arrives; with Stream off, until the whole answer is there. Once tokens arrive, a stream is never cut while they keep coming: only a silence of more than 5 minutes between two of them (the idle limit) ends it.',
 		},
-		readBy: 'the transport (or, in the Chat Model, the OpenAI client)',
+		readBy: 'the transport',
 		offeredBy: {
 			...GENERATION_NODES,
 			// The model waits for a whole answer (no streaming), so the timeout covers the whole call.
-			chatModel: { description: 'How long to wait for each answer of the model before the call fails' },
+			chatModel: { description: 'How long to wait for each answer of the model before the call fails, retries and rate-limit waits included' },
 		},
 	},
 	toolChoice: {

@@ -3,6 +3,7 @@
  * shared keep-alive pool (dispatcher.ts), read by exchange.ts, retried by retry.ts; errors are
  * built in errors.ts only.
  */
+import { clock } from '../clock';
 import { AnswerCutShort, readServiceError } from './errors';
 import { parseJsonOrText } from '../json';
 import { failureFor, originOf, parseJsonText, requestIdOf, sendBuffered, startStream } from './exchange';
@@ -13,8 +14,8 @@ import type { StreamHandler } from './stream';
 import type { ApiRequest, Connection, JsonResponse, RequestPolicy, StreamResponse } from './types';
 
 export type { ApiRequest, Connection, JsonResponse, RateLimitStats, RequestPolicy, StreamResponse } from './types';
-export { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_TIMEOUT_MS } from './exchange';
-export { DEFAULT_MAX_RETRIES } from './retry';
+export { DEFAULT_IDLE_TIMEOUT_MS } from './exchange';
+export { DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS } from './retryPolicy';
 
 /** Sends a request and returns its parsed JSON body; error statuses and error bodies throw. */
 export async function requestJson<T = unknown>(
@@ -23,7 +24,7 @@ export async function requestJson<T = unknown>(
 	policy: RequestPolicy = {},
 ): Promise<JsonResponse<T>> {
 	return await withRetries(connection, policy, async (ticket) => {
-		const response = await sendBuffered(connection, apiRequest, policy);
+		const response = await sendBuffered(connection, apiRequest, { ...policy, attemptTimeoutMs: ticket.timeoutMs });
 		ticket.answered(response);
 		if (response.statusCode >= 400) throw failureFor(response, parseJsonOrText(response.text), connection, apiRequest);
 		const body = parseJsonText(response, connection);
@@ -50,7 +51,7 @@ export async function requestStream(
 		connection,
 		policy,
 		async (ticket) => {
-			const stream = await startStream(connection, apiRequest, policy, onPayload);
+			const stream = await startStream(connection, apiRequest, { ...policy, attemptTimeoutMs: ticket.timeoutMs }, onPayload);
 			ticket.answered(stream.head);
 			// A stream being read still occupies the service: it keeps its place in the window.
 			ticket.holdUntil(stream.finished);
@@ -78,5 +79,5 @@ function limiterOf(connection: Connection, apiRequest: ApiRequest, policy: Reque
  * a caller that sends its next request sooner would open a second connection for nothing.
  */
 async function connectionReleased(): Promise<void> {
-	await new Promise<void>((resolve) => setImmediate(resolve));
+	await clock.nextTurn();
 }

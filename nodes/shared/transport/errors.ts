@@ -3,6 +3,7 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { InputError } from '../inputError';
 import { isObject } from '../json';
+import { LONGEST_WAIT_MS as LONGEST_RATE_LIMIT_WAIT_MS } from './retryPolicy';
 
 /** What went wrong, in the terms a caller can act on (retry, report, hint). */
 export type FailureKind =
@@ -66,7 +67,7 @@ const CODE_HINTS: Record<string, string> = {
 	context_length_exceeded:
 		'Shorten the prompt or messages, or lower Max Tokens; on the Chat Completion node, set or lower Prompt Truncate Length so the earliest messages are left out.',
 	rate_limit_exceeded:
-		'You hit your plan\'s rate limit. Raise Max Retries; on the Chat Completion and Text Generate nodes, also lower Concurrency or add a Delay Between Batches.',
+		'You hit your plan\'s rate limit: raise Max Retries or the Timeout to wait longer, or ask Nebula Block for a higher tier.',
 	insufficient_quota: 'Your Nebula Block account is out of credits or quota: top up or upgrade the plan.',
 	invalid_api_key: 'Check the API key in the Nebula Block API credential.',
 };
@@ -79,7 +80,7 @@ const STATUS_HINTS: Record<number, string> = {
 	404: 'The endpoint or model was not found: check the Base URL in the credential and the model ID.',
 	408: 'The service timed out: try again, or raise Max Retries.',
 	413: 'The request is too large: shorten the prompt or messages.',
-	429: 'Too many requests: raise Max Retries; on the Chat Completion and Text Generate nodes, also lower Concurrency or add a Delay Between Batches.',
+	429: 'Too many requests: raise Max Retries or the Timeout to wait longer, or ask Nebula Block for a higher tier.',
 };
 
 const KIND_HINTS: Partial<Record<FailureKind, string>> = {
@@ -214,23 +215,103 @@ export function timeoutFailure(code: string | undefined, cause?: unknown): Nebul
 	return new NebulaBlockError({ kind: 'timeout', code, message, cause });
 }
 
-/**
- * The error for a service that asks to wait longer than any retry of ours waits: failing at once,
- * with the wait it asked for, beats a retry that comes too early and fails again.
- */
-export function waitTooLong(error: NebulaBlockError, maxWaitMs: number): NebulaBlockError {
-	const asked = Math.ceil((error.retryAfterMs ?? 0) / 1000);
+/** The same error with some of its parts said again (a message completed, a hint that fits what was tried). */
+function restated(error: NebulaBlockError, changes: Partial<Pick<FailureInit, 'message' | 'hint'>>): NebulaBlockError {
 	return new NebulaBlockError({
 		kind: error.kind,
-		message: `${error.message} (the service asks to wait ${asked} s before trying again)`,
+		message: changes.message ?? error.message,
 		status: error.status,
 		code: error.code,
 		type: error.type,
 		requestId: error.requestId,
 		details: error.details,
 		retryAfterMs: error.retryAfterMs,
-		hint: `The service asks for a longer wait than the node waits between retries (at most ${maxWaitMs / 1000} s), so it was not retried: run the item again after that wait; to stay under the limit, lower Concurrency or add a Delay Between Batches.`,
+		hint: changes.hint ?? error.hint,
 		cause: error,
+	});
+}
+
+/** A span as a person says it: "45 s", "3 minutes", "60 minutes", "5 hours". */
+export function spokenSpan(ms: number): string {
+	const seconds = Math.max(1, Math.ceil(ms / 1000));
+	if (seconds < 120) return `${seconds} s`;
+	const minutes = Math.round(seconds / 60);
+	return minutes < 120 ? `${minutes} minutes` : `${Math.round(minutes / 60)} hours`;
+}
+
+/** A moment as a clock on the wall shows it, in UTC: "14:05:09 UTC". */
+function wallTime(epochMs: number): string {
+	return `${new Date(epochMs).toISOString().slice(11, 19)} UTC`;
+}
+
+/** What the node did about rate limits before it gave up, for the hint of a rate-limit error. */
+export interface RateLimitStory {
+	/** Concurrency Mode Auto (the shared limiter) or Fixed. */
+	adaptive: boolean;
+	/** Requests sent for this item. */
+	tries: number;
+	/** Time spent waiting before them. */
+	waitedMs: number;
+}
+
+const HIGHER_TIER = 'If this happens often, the account\'s rate limit is lower than the workflow needs: ask Nebula Block for a higher tier, or spread the work out.';
+
+/** A rate-limit answer (429) after all the tries the item had: what Auto or Fixed did, and what the user can change. */
+export function rateLimitExhausted(error: NebulaBlockError, story: RateLimitStory): NebulaBlockError {
+	const tried = `sent this request ${story.tries} time${story.tries === 1 ? '' : 's'}${story.waitedMs >= 1000 ? ` over ${spokenSpan(story.waitedMs)} of waiting` : ''}`;
+	const hint = story.adaptive
+		? `Concurrency Mode Auto ${tried}, pausing every request on this API key whenever the service refused one; it still refused. Raise Max Retries (or remove it: Auto then retries a rate limit up to 8 times) or the Timeout to wait longer. ${HIGHER_TIER}`
+		: `The node ${tried}; the service still refused. Raise Max Retries, lower Concurrency or add a Delay Between Batches, or set Concurrency Mode to Auto, which paces all items on this API key together. ${HIGHER_TIER}`;
+	return restated(error, { hint });
+}
+
+/** A wait the service asked for (or the backoff needed) that this request may not make. */
+export interface RefusedWait {
+	waitMs: number;
+	/** The longest this request could wait: 60 s, or what was left of its Timeout. */
+	limitMs: number;
+	/** When the wait ends, in ms since the epoch. */
+	untilWallMs: number;
+	/** What set the wait: a Retry-After, a spent token or request budget, or refusals in a row. */
+	cause: 'retryAfter' | 'tokenBudget' | 'requestBudget' | 'refusals';
+	refusals?: number;
+	adaptive: boolean;
+}
+
+/**
+ * The error for a wait longer than any this request may make (60 s, or what is left of its
+ * Timeout): failing at once, with the wait asked for and when it ends, beats holding the item (and
+ * under Auto every item on the key) for an hour, or a retry that comes too early and fails again.
+ */
+export function waitTooLong(failure: NebulaBlockError | undefined, wait: RefusedWait): NebulaBlockError {
+	const until = `${spokenSpan(wait.waitMs)}, until ${wallTime(wait.untilWallMs)}`;
+	const said =
+		wait.cause === 'refusals'
+			? `the service refused ${wait.refusals ?? 'several'} requests in a row without saying how long to wait; nothing is sent for ${until}`
+			: wait.cause === 'tokenBudget'
+				? `the token budget of this API key is spent (x-ratelimit-remaining-tokens: 0); it comes back in ${until}`
+				: wait.cause === 'requestBudget'
+					? `the request budget of this API key is spent (x-ratelimit-remaining-requests: 0); it comes back in ${until}`
+					: `the service asked to wait ${until}`;
+	const limit =
+		wait.limitMs < LONGEST_RATE_LIMIT_WAIT_MS
+			? `That is longer than what is left of this item's Timeout (${spokenSpan(wait.limitMs)}), so it was not sent: raise the Timeout option to wait it out, or run the item again after that time.`
+			: `The node waits at most ${LONGEST_RATE_LIMIT_WAIT_MS / 1000} s for a rate limit, so it was not sent: run the item again after that time.`;
+	const mode = wait.adaptive
+		? ' Until then Concurrency Mode Auto fails every request on this API key and host at once, so nothing queues up behind the limit.'
+		: '';
+	const hint = `${limit}${mode} ${HIGHER_TIER}`;
+	if (failure) return restated(failure, { message: `${failure.message} (${said})`, hint });
+	const message = said.charAt(0).toUpperCase() + said.slice(1);
+	return new NebulaBlockError({ kind: 'http', message, hint });
+}
+
+/** The error for a request that found no place among those the key may have in flight before its Timeout ran out. */
+export function noPlaceInTime(waitedMs: number): NebulaBlockError {
+	return new NebulaBlockError({
+		kind: 'timeout',
+		message: `The request waited its whole Timeout (${spokenSpan(waitedMs)}) for a place among the requests this API key may have in flight, and was not sent`,
+		hint: 'Concurrency Mode Auto sends only as many requests at once as the service keeps up with: raise the Timeout option, or send fewer items per run.',
 	});
 }
 

@@ -5,13 +5,14 @@
  */
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 
+import { clock, type Timer } from '../clock';
 import { parseJson, parseJsonOrText } from '../json';
 import { dispatcherFor } from './dispatcher';
 import { AnswerCutShort, NebulaBlockError, firstTokenTimeout, httpFailure, readServiceError, redact } from './errors';
+import { DEFAULT_TIMEOUT_MS } from './retryPolicy';
 import { EventStreamReader, type StreamHandler } from './stream';
 import type { ApiRequest, Connection, RequestPolicy, StreamResponse } from './types';
 
-export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
@@ -97,11 +98,11 @@ export function startStream(
 		// Rejections before the caller awaits it (an error in the first chunk) are not unhandled.
 		finished.catch(() => undefined);
 
-		const timeoutMs = policy.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-		const sentAt = Date.now();
-		let firstEventTimer: NodeJS.Timeout | undefined;
+		const timeoutMs = attemptTimeoutMs(policy);
+		const sentAt = clock.now();
+		let firstEventTimer: Timer | undefined;
 		const answerStarted = () => {
-			clearTimeout(firstEventTimer);
+			firstEventTimer?.cancel();
 			firstEventTimer = undefined;
 		};
 		let head: ResponseHead = { statusCode: 0, headers: {} };
@@ -152,8 +153,8 @@ export function startStream(
 					mode = 'events';
 					reader = new EventStreamReader(onPayload, { secrets: [connection.apiKey], requestId: requestIdOf(head) });
 					// undici's headersTimeout covered the wait so far; what is left of it is for the first event.
-					const left = Math.max(0, timeoutMs - (Date.now() - sentAt));
-					firstEventTimer = setTimeout(() => stop(current, { failure: firstTokenTimeout(timeoutMs) }), left);
+					const left = Math.max(0, timeoutMs - (clock.now() - sentAt));
+					firstEventTimer = clock.setTimer(left, () => stop(current, { failure: firstTokenTimeout(policy.timeoutMs ?? DEFAULT_TIMEOUT_MS) }));
 				} else {
 					mode = 'whole';
 				}
@@ -260,9 +261,14 @@ function dispatchOptions(
 		// ready, so undici's headersTimeout is all it needs; a stream's wait for its first event
 		// gets one timer in startStream. No AbortController per request: with a timer each, they
 		// cost more CPU than the rest of this client together.
-		headersTimeout: policy.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+		headersTimeout: attemptTimeoutMs(policy),
 		bodyTimeout: policy.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
 	};
+}
+
+/** What is left of the request's Timeout for this attempt (the retry engine sets it), or the whole Timeout. */
+function attemptTimeoutMs(policy: RequestPolicy): number {
+	return policy.attemptTimeoutMs ?? policy.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 }
 
 function abortReason(signal: AbortSignal | undefined): Error {
@@ -372,5 +378,5 @@ export function retryAfterMs(headers: Dispatcher.ResponseData['headers']): numbe
 	if (DELAY_NUMBER.test(retryAfter)) return Number(retryAfter) * 1000;
 	if (!HTTP_DATE.test(retryAfter)) return undefined;
 	const date = Date.parse(retryAfter);
-	return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+	return Number.isNaN(date) ? undefined : Math.max(0, date - clock.wallNow());
 }

@@ -1,7 +1,8 @@
 /**
  * The adaptive limiter behind Concurrency "Auto": one per credential and origin (limiters.ts),
- * shared by every item and every execution that uses them. Pure logic on an injected clock, so
- * it is tested without a network or real time (test/transport/limiter.test.ts).
+ * shared by every item, every execution and the Chat Model on them. Pure logic on an injected
+ * clock (../clock.ts), so it is tested without a network or real time
+ * (test/transport/limiter.test.ts).
  *
  * Two controls, because a service limits in two ways:
  * - a window of requests in flight, for how much the service can answer at once. It starts at
@@ -13,30 +14,22 @@
  * - a pace, for a limit of requests per second. Unknown (no pacing) until the first 429; then
  *   learned from what the service let through between two 429s (a token bucket empty at both
  *   ends accepted exactly its rate in between), or from `x-ratelimit-*` headers, and set a little
- *   below it. From there it probes upward slowly (PROBE_PER_SECOND), so one 429 every few seconds
- *   is what finding the edge costs, instead of one per request past it as with a window alone:
- *   with a burst of B, probing spends the bucket at a rate that grows linearly, so the next 429
- *   comes after about sqrt(2B / (rate x PROBE_PER_SECOND)) seconds.
- * A 429 pauses every request of this limiter until its Retry-After has passed (DEFAULT_PAUSE_MS
- * without one), once: 429s that arrive together extend the pause to the latest of them, they do
- * not add up.
+ *   below it. From there it probes upward (PROBE_PER_SECOND), so one 429 every few seconds is what
+ *   finding the edge costs, instead of one per request past it as with a window alone.
+ * What a 429 taught (pace, window ceiling) is forgotten after LEARNED_LIMIT_MEMORY_MS without
+ * another: a burst, or a limit that was raised, costs a while at most, not the rest of the process.
+ *
+ * A 429 pauses every request of this limiter, once (429s that arrive together extend the pause
+ * to the latest of them, they do not add up): for its Retry-After, or, without a usable one, for
+ * a backoff that doubles with each refusal in a row (retryPolicy.ts). Every wait is bounded: a
+ * waiter whose pause would outlast its own limit (LONGEST_WAIT_MS, or what is left of its Timeout)
+ * is refused at once with a WaitRefused that says why and until when; so is every waiter while
+ * the service asks for more than LONGEST_WAIT_MS, or has refused for so long that the backoff has
+ * reached it. The first request after the pause goes out normally.
  */
 
-/** The time source and timers, injected so tests move time by hand. */
-export interface LimiterClock {
-	now(): number;
-	setTimer(ms: number, run: () => void): { cancel(): void };
-}
-
-export const realClock: LimiterClock = {
-	now: () => performance.now(),
-	setTimer(ms, run) {
-		const timer = setTimeout(run, ms);
-		// A limiter waiting on its pace must not keep n8n (or a test) alive.
-		timer.unref?.();
-		return { cancel: () => clearTimeout(timer) };
-	},
-};
+import { clock as realClock, type Clock } from '../clock';
+import { backoffCeilingMs, backoffMs, LONGEST_WAIT_MS, usableWait, waitLimitMs } from './retryPolicy';
 
 export const INITIAL_WINDOW = 8;
 export const MAX_WINDOW = 64;
@@ -54,8 +47,6 @@ const ESTIMATE_SPAN_MS = 10_000;
 const MIN_RATE = 0.1;
 /** Fewer accepted requests than this between two 429s say too little about the rate. */
 const MIN_ESTIMATE_REQUESTS = 4;
-/** The pause after a 429 that names no Retry-After. */
-export const DEFAULT_PAUSE_MS = 250;
 /** After a 429 without Retry-After the window is cut to this share of the requests that were out. */
 const CONCURRENCY_CUT = 0.9;
 const SLOW_PROBE_ROUNDS = 40;
@@ -63,6 +54,12 @@ const LATENCY_RISE = 1.5;
 const SHORT_EWMA = 0.3;
 /** The latency baseline follows the latency over about this long. */
 const LONG_LATENCY_MS = 30_000;
+/**
+ * How long a pace or window ceiling learned from a 429 is kept without another 429. Under a steady
+ * limit the probing pace meets the edge every few seconds and renews it; once the limit is gone,
+ * Auto is back to its unlimited speed within about this long (benchmark figure 7b).
+ */
+export const LEARNED_LIMIT_MEMORY_MS = 30_000;
 
 /** What came back for one permit. */
 export interface Outcome {
@@ -70,10 +67,12 @@ export interface Outcome {
 	status?: number;
 	/** The wait the service asked for, in ms (Retry-After or retry-after-ms). */
 	retryAfterMs?: number;
-	/** `x-ratelimit-*-requests` headers, read (see readQuota). */
+	/** `x-ratelimit-*` headers, read (see readQuota). */
 	quota?: Quota;
 	/** When the head arrived, on the limiter's clock, if the request held its place longer (a stream read to its end). */
 	answeredAt?: number;
+	/** The service's error, for a 429: what a request refused during the pause it set is told. */
+	failure?: unknown;
 }
 
 /** What OpenAI-style headers say of the request limit. */
@@ -93,11 +92,46 @@ export interface Permit {
 	finish(outcome: Outcome): void;
 }
 
+/** Why every request of a limiter is held: what the service said, for the error of one that cannot wait. */
+export interface PauseCause {
+	/** A Retry-After; the token or request budget of `x-ratelimit-*` spent; rate-limit answers in a row with no usable wait. */
+	kind: 'retryAfter' | 'tokenBudget' | 'requestBudget' | 'refusals';
+	/** The service's error that set the pause (a 429's), when there was one. */
+	failure?: unknown;
+	/** Rate-limit answers in a row, for `refusals`. */
+	refusals?: number;
+}
+
+/**
+ * A request the limiter will not hold: the pause outlasts the longest it may wait (`pause`), or
+ * its Timeout ran out while it waited for a place (`deadline`). retry.ts turns it into the error
+ * the user sees.
+ */
+export class WaitRefused extends Error {
+	constructor(
+		readonly reason: 'pause' | 'deadline',
+		/** How long it would still have had to wait (for `deadline`: how long it waited). */
+		readonly waitMs: number,
+		/** The longest it could wait. */
+		readonly limitMs: number,
+		/** When the pause ends, in ms since the epoch (for `pause`). */
+		readonly untilWallMs?: number,
+		readonly cause?: PauseCause,
+	) {
+		super(reason === 'pause' ? 'The service asked to wait longer than this request may' : 'No place for the request before its Timeout');
+		this.name = 'WaitRefused';
+	}
+}
+
 interface Waiter {
 	grant(permit: Permit): void;
 	reject(error: unknown): void;
+	/** Clock time past which the request may not wait (its Timeout). */
+	deadline: number;
 	signal?: AbortSignal;
 	onAbort?: () => void;
+	deadlineTimer?: { cancel(): void };
+	enqueuedAt: number;
 }
 
 /** What the limiter is doing, for tests, the benchmark and debugging. */
@@ -108,7 +142,11 @@ export interface LimiterState {
 	/** Requests per second it paces at; undefined before it has met a limit. */
 	rate?: number;
 	pausedForMs: number;
+	/** Whether every request is refused at once until the pause ends. */
+	refusing: boolean;
 	rateLimited: number;
+	/** Rate-limit answers in a row with no usable wait (each pause counted once). */
+	refusalsInARow: number;
 }
 
 export class AdaptiveLimiter {
@@ -118,6 +156,9 @@ export class AdaptiveLimiter {
 	private timer: { cancel(): void } | undefined;
 	private timerAt = Number.POSITIVE_INFINITY;
 	private pausedUntil = Number.NEGATIVE_INFINITY;
+	/** The pause cannot be waited out by anyone: the service asked for too long, or kept refusing. */
+	private pauseRefusesAll = false;
+	private pauseCause: PauseCause | undefined;
 	private nextStartAt = Number.NEGATIVE_INFINITY;
 	/** The pace at the last cut and when it was set; it grows from there (currentRate). */
 	private rateBase: number | undefined;
@@ -131,27 +172,43 @@ export class AdaptiveLimiter {
 	private longLatency: number | undefined;
 	private latencyUpdatedAt = 0;
 	private rateLimitedCount = 0;
+	private lastRateLimitAt: number | undefined;
+	/** 429s with no usable wait in a row, one per pause; and when the last one set its pause. */
+	private refusals = 0;
+	private refusalPausedAt = Number.NEGATIVE_INFINITY;
 	/** Requests out when a 429 without Retry-After came: the window probes slowly near it. */
 	private windowCeiling: number | undefined;
 	lastUsedAt: number;
 
-	constructor(readonly clock: LimiterClock = realClock) {
+	constructor(
+		readonly clock: Clock = realClock,
+		private readonly random: () => number = Math.random,
+	) {
 		this.lastUsedAt = clock.now();
 	}
 
-	/** Waits until a request may go: the pause is over, the pace allows it and the window has room. */
-	acquire(signal?: AbortSignal): Promise<Permit> {
-		this.lastUsedAt = this.clock.now();
+	/**
+	 * Waits until a request may go: the pause is over, the pace allows it and the window has room.
+	 * Rejects with a WaitRefused at once when the pause outlasts what it may wait, and when
+	 * `deadline` (on the limiter's clock) passes while it waits.
+	 */
+	acquire(signal?: AbortSignal, deadline = Number.POSITIVE_INFINITY): Promise<Permit> {
+		const now = this.clock.now();
+		this.lastUsedAt = now;
 		return new Promise<Permit>((resolve, reject) => {
 			if (signal?.aborted) return reject(abortError(signal));
-			const waiter: Waiter = { grant: resolve, reject, signal };
+			const waiter: Waiter = { grant: resolve, reject, signal, deadline, enqueuedAt: now };
+			const refusal = this.pauseRefusal(waiter, now);
+			if (refusal) return reject(refusal);
 			if (signal) {
-				waiter.onAbort = () => {
-					const index = this.queue.indexOf(waiter);
-					if (index !== -1) this.queue.splice(index, 1);
-					reject(abortError(signal));
-				};
+				waiter.onAbort = () => this.drop(waiter, abortError(signal));
 				signal.addEventListener('abort', waiter.onAbort, { once: true });
+			}
+			if (Number.isFinite(deadline)) {
+				waiter.deadlineTimer = this.clock.setTimer(deadline - now, () => {
+					const waited = this.clock.now() - waiter.enqueuedAt;
+					this.drop(waiter, new WaitRefused('deadline', waited, waited));
+				});
 			}
 			this.queue.push(waiter);
 			this.pump();
@@ -166,7 +223,9 @@ export class AdaptiveLimiter {
 			waiting: this.queue.length,
 			rate: this.rateBase === undefined ? undefined : this.currentRate(now),
 			pausedForMs: Math.max(0, this.pausedUntil - now),
+			refusing: this.pauseRefusesAll && this.pausedUntil > now,
 			rateLimited: this.rateLimitedCount,
+			refusalsInARow: this.refusals,
 		};
 	}
 
@@ -177,17 +236,50 @@ export class AdaptiveLimiter {
 
 	/** Lets waiting requests go, in order, as far as pause, pace and window allow. */
 	private pump(): void {
+		const now = this.clock.now();
+		if (this.pausedUntil > now) {
+			// Whoever cannot wait this pause out is told so now, not when it ends.
+			for (const waiter of [...this.queue]) {
+				const refusal = this.pauseRefusal(waiter, now);
+				if (refusal) this.drop(waiter, refusal);
+			}
+			if (this.queue.length > 0) this.wakeAt(this.pausedUntil);
+			return;
+		}
+		this.forgetStaleLimits(now);
 		while (this.queue.length > 0 && this.inFlight < Math.floor(this.window)) {
-			const now = this.clock.now();
-			const readyAt = Math.max(this.pausedUntil, this.nextStartAt);
-			if (readyAt > now) {
-				this.wakeAt(readyAt);
+			const head = this.queue[0];
+			if (this.nextStartAt > now) {
+				// The pace would send it after its deadline: its deadline timer tells it.
+				this.wakeAt(this.nextStartAt);
 				return;
 			}
-			const waiter = this.queue.shift() as Waiter;
-			if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener('abort', waiter.onAbort);
-			waiter.grant(this.start(now));
+			this.queue.shift();
+			this.release(head);
+			head.grant(this.start(now));
 		}
+	}
+
+	/** The refusal for a waiter that cannot wait out the current pause, if it cannot. */
+	private pauseRefusal(waiter: Waiter, now: number): WaitRefused | undefined {
+		const waitMs = this.pausedUntil - now;
+		if (waitMs <= 0) return undefined;
+		const limitMs = waitLimitMs(waiter.deadline - now);
+		if (!this.pauseRefusesAll && waitMs <= limitMs) return undefined;
+		return new WaitRefused('pause', waitMs, limitMs, this.clock.wallNow() + waitMs, this.pauseCause);
+	}
+
+	private drop(waiter: Waiter, error: unknown): void {
+		const index = this.queue.indexOf(waiter);
+		if (index === -1) return;
+		this.queue.splice(index, 1);
+		this.release(waiter);
+		waiter.reject(error);
+	}
+
+	private release(waiter: Waiter): void {
+		if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener('abort', waiter.onAbort);
+		waiter.deadlineTimer?.cancel();
 	}
 
 	private start(now: number): Permit {
@@ -220,6 +312,8 @@ export class AdaptiveLimiter {
 	}
 
 	private answered(sentAt: number, now: number, outcome: Outcome, windowWasFull: boolean): void {
+		// An answer to a request sent after the last refusal ends the run of refusals.
+		if (sentAt >= this.refusalPausedAt) this.refusals = 0;
 		const latency = Math.max(0, now - sentAt);
 		this.shortLatency = this.shortLatency === undefined ? latency : this.shortLatency + SHORT_EWMA * (latency - this.shortLatency);
 		// The baseline moves by time, not by answer: a window of 64 answers a round would drag it
@@ -227,7 +321,7 @@ export class AdaptiveLimiter {
 		const weight = 1 - Math.exp(-(now - this.latencyUpdatedAt) / LONG_LATENCY_MS);
 		this.longLatency = this.longLatency === undefined ? latency : this.longLatency + weight * (latency - this.longLatency);
 		this.latencyUpdatedAt = now;
-		if (outcome.quota) this.honourQuota(now, outcome.quota);
+		if (outcome.quota) this.honourQuota(now, outcome.quota, outcome.failure);
 		const latencyHolds = this.shortLatency <= LATENCY_RISE * this.longLatency;
 		// A window that is not all in use says nothing about whether a bigger one would be answered.
 		if (!windowWasFull || !latencyHolds) return;
@@ -240,9 +334,10 @@ export class AdaptiveLimiter {
 	/**
 	 * `x-ratelimit-remaining-requests` and `-reset-requests`: with nothing left, wait for the next
 	 * request's worth of the limit to come back; and what the headers say of the rate bounds the pace.
+	 * `-remaining-tokens` 0: wait for `-reset-tokens`.
 	 */
-	private honourQuota(now: number, quota: Quota): void {
-		if (quota.tokensBackInMs !== undefined) this.pausedUntil = Math.max(this.pausedUntil, now + quota.tokensBackInMs);
+	private honourQuota(now: number, quota: Quota, failure: unknown): void {
+		if (quota.tokensBackInMs !== undefined) this.pauseFor(now, quota.tokensBackInMs, { kind: 'tokenBudget', failure });
 		const { limit, remaining, resetMs } = quota;
 		if (remaining === undefined || resetMs === undefined || resetMs <= 0) return;
 		const used = limit !== undefined ? limit - remaining : undefined;
@@ -251,16 +346,27 @@ export class AdaptiveLimiter {
 			const rate = (used * 1000) / resetMs;
 			if (this.rateBase === undefined || rate < this.currentRate(now)) this.setRate(now, rate);
 		}
-		if (remaining <= 0) this.pausedUntil = Math.max(this.pausedUntil, now + resetMs / Math.max(1, used ?? 1));
+		if (remaining <= 0) this.pauseFor(now, resetMs / Math.max(1, used ?? 1), { kind: 'requestBudget', failure });
 	}
 
 	private rateLimited(sentAt: number, now: number, outcome: Outcome): void {
 		this.rateLimitedCount++;
+		this.lastRateLimitAt = now;
 		this.rejections.push(sentAt);
 		forget(this.rejections, now - ESTIMATE_SPAN_MS);
-		// Once for all: 429s arriving together push the pause to the latest of them, not their sum.
-		this.pausedUntil = Math.max(this.pausedUntil, now + (outcome.retryAfterMs ?? DEFAULT_PAUSE_MS));
-		if (outcome.quota) this.honourQuota(now, outcome.quota);
+		const asked = usableWait(outcome.retryAfterMs);
+		if (asked !== undefined) {
+			this.pauseFor(now, asked, { kind: 'retryAfter', failure: outcome.failure });
+		} else {
+			// One step per pause: the 429s of requests sent before it began are the same refusal.
+			if (sentAt >= this.refusalPausedAt) this.refusals++;
+			this.refusalPausedAt = now;
+			const step = this.refusals - 1;
+			// Refused for so long that the backoff reached its longest: nobody waits for more of the same.
+			const refuseAll = backoffCeilingMs(step) >= LONGEST_WAIT_MS;
+			this.pauseFor(now, backoffMs(step, this.random()), { kind: 'refusals', failure: outcome.failure, refusals: this.refusals }, refuseAll);
+		}
+		if (outcome.quota) this.honourQuota(now, outcome.quota, outcome.failure);
 		// Requests sent before the last cut were sent at the old pace: one cut per episode.
 		if (this.lastCutAt !== undefined && sentAt <= this.lastCutAt) return;
 		this.lastCutAt = now;
@@ -276,6 +382,25 @@ export class AdaptiveLimiter {
 		else if (this.rateBase !== undefined) this.setRate(now, Math.max(MIN_RATE, this.currentRate(now) * RATE_CUT));
 		// Too little seen to guess a rate (the limit was spent before we came): the pause, and a smaller window.
 		else this.window = Math.max(MIN_WINDOW, this.window / 2);
+	}
+
+	/** Holds every request until `now + ms`, unless a pause that ends later is on already. */
+	private pauseFor(now: number, ms: number, cause: PauseCause, refuseAll = false): void {
+		const until = now + ms;
+		if (until <= this.pausedUntil) return;
+		this.pausedUntil = until;
+		this.pauseCause = cause;
+		this.pauseRefusesAll = refuseAll || ms > LONGEST_WAIT_MS;
+	}
+
+	/** A pace and window ceiling not confirmed by a 429 for LEARNED_LIMIT_MEMORY_MS are dropped: back to slow start. */
+	private forgetStaleLimits(now: number): void {
+		if (this.lastRateLimitAt === undefined || now - this.lastRateLimitAt < LEARNED_LIMIT_MEMORY_MS) return;
+		this.lastRateLimitAt = undefined;
+		this.rateBase = undefined;
+		this.nextStartAt = Number.NEGATIVE_INFINITY;
+		this.windowCeiling = undefined;
+		this.lastCutAt = undefined;
 	}
 
 	/**

@@ -6,18 +6,19 @@
  */
 import { createHash } from 'node:crypto';
 
-import { AdaptiveLimiter, realClock, type LimiterClock } from './limiter';
+import { clock as realClock, type Clock } from '../clock';
+import { AdaptiveLimiter } from './limiter';
 
 const limiters = new Map<string, AdaptiveLimiter>();
 /** Limiters idle this long are dropped when a new one is made, so credentials that are gone leave nothing behind. */
 const IDLE_DROP_MS = 10 * 60_000;
 
-export function limiterFor(origin: string, apiKey: string, clock: LimiterClock = realClock): AdaptiveLimiter {
+export function limiterFor(origin: string, apiKey: string, clock: Clock = realClock): AdaptiveLimiter {
 	return registered(origin, digestOf(apiKey), clock);
 }
 
 /** The limiters of one API key by origin, for a caller that sends many requests with it: the key is hashed once. */
-export function limitersOf(apiKey: string, clock: LimiterClock = realClock): (origin: string) => AdaptiveLimiter {
+export function limitersOf(apiKey: string, clock: Clock = realClock): (origin: string) => AdaptiveLimiter {
 	const digest = digestOf(apiKey);
 	return (origin) => registered(origin, digest, clock);
 }
@@ -26,7 +27,7 @@ function digestOf(apiKey: string): string {
 	return createHash('sha256').update(apiKey).digest('base64url').slice(0, 22);
 }
 
-function registered(origin: string, digest: string, clock: LimiterClock): AdaptiveLimiter {
+function registered(origin: string, digest: string, clock: Clock): AdaptiveLimiter {
 	const key = `${origin} ${digest}`;
 	let limiter = limiters.get(key);
 	if (!limiter) {

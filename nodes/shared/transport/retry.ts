@@ -1,16 +1,26 @@
 /**
- * Retries with backoff (Retry-After honoured up to the longest wait, jitter for parallel items),
- * through the shared limiter with Concurrency Auto, and the one place that turns whatever undici
- * or a socket threw into a NebulaBlockError.
+ * The one retry engine, for every node and the Chat Model: sends an attempt, asks the pure policy
+ * (retryPolicy.ts) what to do after a failure, and with Concurrency Auto lets every attempt wait
+ * for the shared limiter (limiter.ts) and tells it what came back. Every wait is bounded by the
+ * request's deadline (its Timeout, waits included) and goes through the one clock. Also the one
+ * place that turns whatever undici or a socket threw into a NebulaBlockError.
  */
-import { AnswerCutShort, NebulaBlockError, cutShortFailure, networkFailure, timeoutFailure, waitTooLong } from './errors';
+import { clock } from '../clock';
+import {
+	AnswerCutShort,
+	NebulaBlockError,
+	cutShortFailure,
+	networkFailure,
+	noPlaceInTime,
+	rateLimitExhausted,
+	timeoutFailure,
+	waitTooLong,
+} from './errors';
 import type { ResponseHead } from './exchange';
-import { readQuota, type AdaptiveLimiter, type LimiterClock, type Permit, type Quota } from './limiter';
+import { readQuota, WaitRefused, type AdaptiveLimiter, type Permit, type Quota } from './limiter';
+import { afterFailure, DEFAULT_TIMEOUT_MS, type RetryHistory } from './retryPolicy';
 import type { Connection, RequestPolicy } from './types';
 
-export const DEFAULT_MAX_RETRIES = 2;
-const DEFAULT_RETRY_BASE_MS = 500;
-const DEFAULT_MAX_RETRY_DELAY_MS = 60_000;
 
 const RETRYABLE_STATUS = new Set([408, 409, 429]);
 const RETRYABLE_NETWORK_CODES = new Set([
@@ -24,27 +34,19 @@ const RETRYABLE_NETWORK_CODES = new Set([
 	'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
-/**
- * With Concurrency Auto, how many 429s a request may meet without using its retries: the limiter
- * has paused everyone for each of them, so they are its to handle, not the item's. The bound keeps
- * a service that answers nothing but 429 from holding an item forever: past it, 429s count
- * against Max Retries again, so a request makes at most MAX_LIMITER_RETRIES + Max Retries + 1
- * attempts, each wait at most Max Retry Delay (a longer Retry-After fails at once).
- */
-export const MAX_LIMITER_RETRIES = 10;
-
 /** What one attempt tells the limiter: the head of its answer, and how long it holds its place. */
 export class AttemptTicket {
 	head?: ResponseHead;
 	answeredAt?: number;
 	held?: Promise<unknown>;
 
-	constructor(private readonly clock?: LimiterClock) {}
+	/** @param timeoutMs what is left of the request's Timeout for this attempt. */
+	constructor(readonly timeoutMs: number) {}
 
 	/** The answer's status line and headers arrived. */
 	answered(head: ResponseHead): void {
 		this.head = head;
-		this.answeredAt = this.clock?.now();
+		this.answeredAt = clock.now();
 	}
 
 	/** The request keeps its place in the limiter's window until this settles (a stream being read). */
@@ -55,57 +57,99 @@ export class AttemptTicket {
 
 type Attempt<T> = (ticket: AttemptTicket) => Promise<T>;
 
+/**
+ * Runs `attempt` until it succeeds or the policy says stop. With a limiter (Concurrency Auto and
+ * the Chat Model), each attempt first waits for its place; a 429 pauses every request of the
+ * limiter, this one included, so it does not sleep on its own.
+ */
 export async function withRetries<T>(
 	connection: Connection,
 	policy: RequestPolicy,
 	attempt: Attempt<T>,
 	limiter?: AdaptiveLimiter,
 ): Promise<T> {
-	const maxRetries = Math.max(0, policy.maxRetries ?? DEFAULT_MAX_RETRIES);
-	const stats = policy.stats;
-	let limiterRetries = 0;
-	for (let retry = 0; ; ) {
-		const permit = limiter ? await waitForPermit(limiter, connection, policy) : undefined;
-		const ticket = new AttemptTicket(limiter?.clock);
+	const deadline = clock.now() + (policy.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+	const adaptive = limiter !== undefined;
+	const history: RetryHistory = { rateLimitRetries: 0, otherRetries: 0 };
+	let waitedMs = 0;
+	const waited = (since: number) => {
+		const span = clock.now() - since;
+		waitedMs += span;
+		if (policy.stats) policy.stats.waitedMs += span;
+	};
+	for (;;) {
+		let permit: Permit | undefined;
+		if (limiter) {
+			const since = clock.now();
+			try {
+				permit = await limiter.acquire(policy.signal, deadline);
+			} catch (caught) {
+				throw refusalError(caught, connection, policy);
+			} finally {
+				waited(since);
+			}
+		}
+		const ticket = new AttemptTicket(Math.max(1, deadline - clock.now()));
 		try {
 			const result = await attempt(ticket);
 			if (permit) {
 				const outcome = { status: ticket.head?.statusCode ?? 200, quota: quotaOf(ticket), answeredAt: ticket.answeredAt };
-				if (ticket.held) void ticket.held.then(() => permit.finish(outcome), () => permit.finish(outcome));
-				else permit.finish(outcome);
+				const done = permit.finish.bind(permit, outcome);
+				if (ticket.held) void ticket.held.then(done, done);
+				else done();
 			}
 			return result;
 		} catch (caught) {
 			const error = normalise(caught, connection, policy.signal);
 			const status = error.kind === 'http' ? error.status : undefined;
-			permit?.finish({ status, retryAfterMs: error.retryAfterMs, quota: quotaOf(ticket), answeredAt: ticket.answeredAt });
-			if (status === 429 && stats) stats.responses429++;
-			const maxWaitMs = policy.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
-			// Auto: the limiter paused every request of this credential; this one queues again for free.
-			if (limiter && status === 429 && limiterRetries < MAX_LIMITER_RETRIES) {
-				if (error.retryAfterMs !== undefined && error.retryAfterMs > maxWaitMs) throw waitTooLong(error, maxWaitMs);
-				limiterRetries++;
-				continue;
+			permit?.finish({ status, retryAfterMs: error.retryAfterMs, quota: quotaOf(ticket), answeredAt: ticket.answeredAt, failure: error });
+			if (status === 429 && policy.stats) policy.stats.responses429++;
+			const decision = afterFailure(
+				{ status, retryable: isRetryable(error), retryAfterMs: error.retryAfterMs },
+				history,
+				{ maxRetries: policy.maxRetries, adaptive, remainingMs: deadline - clock.now(), backoffFirstMs: policy.retryBaseDelayMs },
+				Math.random(),
+			);
+			if (decision.kind === 'fail') {
+				const tries = history.rateLimitRetries + history.otherRetries + 1;
+				throw status === 429 ? rateLimitExhausted(error, { adaptive, tries, waitedMs }) : error;
 			}
-			if (retry >= maxRetries || !isRetryable(error)) throw error;
-			if (error.retryAfterMs !== undefined && error.retryAfterMs > maxWaitMs) throw waitTooLong(error, maxWaitMs);
-			const started = performance.now();
-			await sleep(backoffMs(retry, error, policy), policy.signal);
-			if (stats) stats.waitedMs += performance.now() - started;
-			retry++;
+			if (decision.kind === 'waitTooLong') {
+				throw waitTooLong(error, {
+					waitMs: decision.waitMs,
+					limitMs: decision.limitMs,
+					untilWallMs: clock.wallNow() + decision.waitMs,
+					cause: 'retryAfter',
+					adaptive,
+				});
+			}
+			if (decision.rateLimit) history.rateLimitRetries++;
+			else history.otherRetries++;
+			if (decision.waitMs > 0) {
+				const since = clock.now();
+				try {
+					await clock.sleep(decision.waitMs, policy.signal);
+				} finally {
+					waited(since);
+				}
+			}
 		}
 	}
 }
 
-async function waitForPermit(limiter: AdaptiveLimiter, connection: Connection, policy: RequestPolicy): Promise<Permit> {
-	const started = performance.now();
-	try {
-		return await limiter.acquire(policy.signal);
-	} catch (caught) {
-		throw normalise(caught, connection, policy.signal);
-	} finally {
-		if (policy.stats) policy.stats.waitedMs += performance.now() - started;
-	}
+/** What the limiter's refusal (or a cancel while waiting in it) means to the user. */
+function refusalError(caught: unknown, connection: Connection, policy: RequestPolicy): NebulaBlockError {
+	if (!(caught instanceof WaitRefused)) return normalise(caught, connection, policy.signal);
+	if (caught.reason === 'deadline') return noPlaceInTime(caught.waitMs);
+	const failure = caught.cause?.failure instanceof NebulaBlockError ? caught.cause.failure : undefined;
+	return waitTooLong(failure, {
+		waitMs: caught.waitMs,
+		limitMs: caught.limitMs,
+		untilWallMs: caught.untilWallMs ?? clock.wallNow() + caught.waitMs,
+		cause: caught.cause?.kind ?? 'retryAfter',
+		refusals: caught.cause?.refusals,
+		adaptive: true,
+	});
 }
 
 function quotaOf(ticket: AttemptTicket): Quota | undefined {
@@ -162,28 +206,4 @@ function isRetryable(error: NebulaBlockError): boolean {
 		return error.code === undefined || RETRYABLE_NETWORK_CODES.has(error.code);
 	}
 	return false;
-}
-
-function backoffMs(retry: number, error: NebulaBlockError, policy: RequestPolicy): number {
-	const cap = policy.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
-	if (error.retryAfterMs !== undefined) return error.retryAfterMs;
-	const base = (policy.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_MS) * 2 ** retry;
-	// Jitter spreads the retries of many parallel items so they do not hit the limit together again.
-	return Math.min(base * (0.5 + Math.random() * 0.5), cap);
-}
-
-async function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-	if (ms <= 0) return;
-	await new Promise<void>((resolve, reject) => {
-		const onAbort = () => {
-			clearTimeout(timer);
-			reject(new NebulaBlockError({ kind: 'aborted', message: 'The request was cancelled' }));
-		};
-		const timer = setTimeout(() => {
-			signal?.removeEventListener('abort', onAbort);
-			resolve();
-		}, ms);
-		if (signal?.aborted) onAbort();
-		else signal?.addEventListener('abort', onAbort, { once: true });
-	});
 }

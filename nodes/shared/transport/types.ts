@@ -8,22 +8,27 @@ export interface Connection {
 }
 
 export interface RequestPolicy {
-	/** Until the answer starts: a stream's first event, a non-streamed answer's headers (sent when it is complete). Default 10 minutes. */
+	/**
+	 * How long the request may take until its answer starts (a stream's first event, a non-streamed
+	 * answer's headers), every wait and retry included. Default 10 minutes.
+	 */
 	timeoutMs?: number;
+	/** Set by the retry engine for each attempt: what is left of timeoutMs when it starts. */
+	attemptTimeoutMs?: number;
 	/** Longest silence allowed between two chunks of a response body. Default 5 minutes. */
 	idleTimeoutMs?: number;
-	/** Retries after 408, 409, 429, 5xx and connection failures. Default 2. */
+	/**
+	 * Retries after 408, 409, 429, 5xx and connection failures, as the user set them: 0 is exactly
+	 * one request, in both modes. Unset: 2, and under Concurrency Auto up to 8 after a 429 (retryPolicy.ts).
+	 */
 	maxRetries?: number;
-	/** First backoff step; doubles each retry, with jitter. Default 500 ms. */
+	/** The first backoff step (500 ms), for tests that cannot wait for it. */
 	retryBaseDelayMs?: number;
-	/** Upper bound for any single wait; a Retry-After asking for more fails at once, not retried. Default 60 s. */
-	maxRetryDelayMs?: number;
-	/** The execution's cancel signal: aborting it aborts the request in flight and any backoff. */
+	/** The execution's cancel signal: aborting it aborts the request in flight and any wait. */
 	signal?: AbortSignal;
 	/**
-	 * Concurrency Auto: every attempt waits for the limiter shared by this credential and origin
-	 * (limiters.ts), and a 429 is the limiter's to handle: it pauses everyone and the request goes
-	 * again without using a retry, up to MAX_LIMITER_RETRIES times; past that, 429s count as retries.
+	 * Concurrency Auto: every attempt waits for the limiter shared by this API key and origin
+	 * (limiters.ts), and a 429 pauses all of them (retry.ts).
 	 */
 	adaptive?: boolean;
 	/** Filled in as the request goes: the 429s it met and the time it waited (for Include Rate Limit Stats). */
