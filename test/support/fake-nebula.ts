@@ -90,6 +90,12 @@ export interface ReplyStep {
 	usage?: FakeUsage;
 }
 
+/** Headers added to whatever the request is answered with (e.g. `x-ratelimit-*` on a 200). */
+export interface HeadersStep {
+	kind: 'headers';
+	headers: Record<string, string>;
+}
+
 export interface DelayHeadersStep {
 	kind: 'delayHeaders';
 	ms: number;
@@ -157,6 +163,7 @@ export type Step =
 	| GateStep
 	| StatusStep
 	| ReplyStep
+	| HeadersStep
 	| DelayHeadersStep
 	| DripStep
 	| ErrorMidStreamStep
@@ -393,10 +400,11 @@ interface Plan {
 	bom: boolean;
 	firstTokenDelayMs: number;
 	gate?: GateStep;
+	headers: Record<string, string>;
 }
 
 function compilePlan(steps: Step[]): Plan {
-	const plan: Plan = { delayMs: 0, eol: '\n', keepAlive: false, jsonForStream: false, bom: false, firstTokenDelayMs: 0 };
+	const plan: Plan = { delayMs: 0, eol: '\n', keepAlive: false, jsonForStream: false, bom: false, firstTokenDelayMs: 0, headers: {} };
 	for (const step of steps) applyStep(plan, step);
 	return plan;
 }
@@ -443,6 +451,9 @@ function applyStep(plan: Plan, step: Step): void {
 			break;
 		case 'gate':
 			plan.gate = step;
+			break;
+		case 'headers':
+			Object.assign(plan.headers, step.headers);
 			break;
 	}
 }
@@ -1009,6 +1020,7 @@ class FakeNebulaServer implements FakeNebula {
 		for (const [name, value] of Object.entries(admission.headers)) res.setHeader(name, value);
 		// Steps are taken at arrival so "request N consumes step N" follows arrival order.
 		const plan = compilePlan(admission.admitted ? this.takeSteps(key) : []);
+		for (const [name, value] of Object.entries(plan.headers)) res.setHeader(name, value);
 		const controller = new AbortController();
 		this.active.add(controller);
 		const release = this.enterInFlight(key);

@@ -1,13 +1,38 @@
-import type { LimiterClock } from '../../nodes/shared/transport/limiter';
+import type { Clock } from '../../nodes/shared/clock';
 
 /** A clock that moves only when told: timers run in time order as `advance` passes them. */
-export class ManualClock implements LimiterClock {
+export class ManualClock implements Clock {
 	private time = 0;
+	/** The wall clock at time 0: 2026-01-01T12:00:00Z, so tests can read the times errors name. */
+	readonly epochAtZero = Date.UTC(2026, 0, 1, 12, 0, 0);
 	private sequence = 0;
 	private timers: Array<{ at: number; order: number; run: () => void; cancelled: boolean }> = [];
 
 	now(): number {
 		return this.time;
+	}
+
+	wallNow(): number {
+		return this.epochAtZero + this.time;
+	}
+
+	async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+		if (signal?.aborted) throw signal.reason;
+		await new Promise<void>((resolve, reject) => {
+			const timer = this.setTimer(ms, () => {
+				signal?.removeEventListener('abort', onAbort);
+				resolve();
+			});
+			const onAbort = () => {
+				timer.cancel();
+				reject(signal?.reason);
+			};
+			signal?.addEventListener('abort', onAbort, { once: true });
+		});
+	}
+
+	async nextTurn(): Promise<void> {
+		await settle();
 	}
 
 	setTimer(ms: number, run: () => void): { cancel(): void } {
