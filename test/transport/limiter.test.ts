@@ -3,20 +3,31 @@
  * against a model of a token-bucket rate limit (the fake server's, test/support/fake-rate-limit.ts)
  * in simulated time and check what the issue asks of Auto: near the limit's rate, few 429s.
  */
-import { AdaptiveLimiter, DEFAULT_PAUSE_MS, INITIAL_WINDOW, MAX_WINDOW, durationMs, readQuota, type Permit } from '../../nodes/shared/transport/limiter';
+import {
+	AdaptiveLimiter,
+	INITIAL_WINDOW,
+	LEARNED_LIMIT_MEMORY_MS,
+	MAX_WINDOW,
+	WaitRefused,
+	durationMs,
+	readQuota,
+	type Permit,
+} from '../../nodes/shared/transport/limiter';
+import { BACKOFF_FIRST_MS, LONGEST_WAIT_MS } from '../../nodes/shared/transport/retryPolicy';
 import { ManualClock } from '../support/manual-clock';
 
-function setup() {
+/** `random` 0: every backoff is its full step, so the pauses can be read exactly. */
+function setup(random = () => 0) {
 	const clock = new ManualClock();
-	return { clock, limiter: new AdaptiveLimiter(clock) };
+	return { clock, limiter: new AdaptiveLimiter(clock, random) };
 }
 
 /** Starts `count` acquisitions and collects the permits as they are granted. */
-function acquireMany(limiter: AdaptiveLimiter, count: number, signal?: AbortSignal) {
+function acquireMany(limiter: AdaptiveLimiter, count: number, signal?: AbortSignal, deadline?: number) {
 	const granted: Permit[] = [];
 	const failures: unknown[] = [];
 	for (let index = 0; index < count; index++) {
-		limiter.acquire(signal).then((permit) => granted.push(permit), (error: unknown) => failures.push(error));
+		limiter.acquire(signal, deadline).then((permit) => granted.push(permit), (error: unknown) => failures.push(error));
 	}
 	return { granted, failures };
 }
@@ -79,14 +90,14 @@ describe('adaptive limiter', () => {
 		expect(granted.length).toBeGreaterThan(8);
 	});
 
-	it('after a 429 without Retry-After, waits the default pause and takes it for a limit on requests at once', async () => {
+	it('after a 429 without Retry-After, waits the first backoff step and takes it for a limit on requests at once', async () => {
 		const { clock, limiter } = setup();
 		const { granted } = acquireMany(limiter, 12);
 		await clock.advance(0);
 		// 8 were out, one came back 429: the window is cut to 0.9 x 8 and no pace is set.
 		granted[0].finish({ status: 429 });
 		expect(limiter.state()).toMatchObject({ window: 7.2, rate: undefined });
-		await clock.advance(DEFAULT_PAUSE_MS - 1);
+		await clock.advance(BACKOFF_FIRST_MS - 1);
 		expect(granted).toHaveLength(8);
 		await clock.advance(1);
 		// 7 out and a window of 7.2: none goes until one comes back.
@@ -202,64 +213,90 @@ describe('rate limit headers', () => {
 	});
 });
 
-/**
- * A token bucket of `rate` per second and burst `burst` deciding at arrival (429 at once, with
- * the exact wait in retry-after-ms), answering accepted requests after `latencyMs`; `items`
- * requests each retried until accepted, `pool` at a time, through the limiter. Simulated time.
- */
-async function simulate(options: {
+interface ServiceLimits {
 	rate?: number;
 	burst?: number;
 	/** Most requests answered at once; one more gets a 429 without Retry-After. */
 	maxConcurrent?: number;
-	latencyMs: number;
-	items: number;
-	pool: number;
 	headers?: boolean;
-	limiter?: AdaptiveLimiter;
-	clock?: ManualClock;
-}) {
-	const clock = options.clock ?? new ManualClock();
-	const limiter = options.limiter ?? new AdaptiveLimiter(clock);
-	const rate = options.rate;
-	const burst = options.burst ?? 1;
-	let tokens = burst;
+}
+
+type Admission = { ok: boolean; waitMs?: number; quota?: { limit: number; remaining: number; resetMs: number } };
+
+/**
+ * A service's limits on a simulated clock: a token bucket of `rate` per second and burst `burst`
+ * deciding at arrival (429 at once, with the exact wait in retry-after-ms), and a cap on requests
+ * answered at once. One of these shared by two runs is one limit for both. `limits` may be changed
+ * while it runs (a limit raised or lifted).
+ */
+function simulatedService(clock: ManualClock, limits: ServiceLimits) {
+	let tokens = limits.burst ?? 1;
 	let updatedAt = 0;
+	const service = {
+		limits,
+		answering: 0,
+		rejected: 0,
+		admit(): Admission {
+			const { rate, maxConcurrent } = service.limits;
+			const burst = service.limits.burst ?? 1;
+			if (maxConcurrent !== undefined && service.answering >= maxConcurrent) return { ok: false };
+			if (rate === undefined) return { ok: true, waitMs: 0 };
+			const now = clock.now();
+			tokens = Math.min(burst, tokens + ((now - updatedAt) * rate) / 1000);
+			updatedAt = now;
+			const quota = () =>
+				service.limits.headers ? { limit: burst, remaining: Math.floor(tokens + 1e-9), resetMs: Math.ceil(((burst - tokens) * 1000) / rate) } : undefined;
+			if (tokens + 1e-9 < 1) return { ok: false, waitMs: Math.max(1, Math.ceil(((1 - tokens) * 1000) / rate)), quota: quota() };
+			tokens = Math.max(0, tokens - 1);
+			return { ok: true, waitMs: 0, quota: quota() };
+		},
+	};
+	return service;
+}
+
+/**
+ * `items` requests each retried until accepted, `pool` at a time, through the limiter, against
+ * `service` (its own unless given), answered after `latencyMs`. Simulated time.
+ */
+async function simulate(
+	options: ServiceLimits & {
+		latencyMs: number;
+		items: number;
+		pool: number;
+		limiter?: AdaptiveLimiter;
+		clock?: ManualClock;
+		service?: ReturnType<typeof simulatedService>;
+		/** Runs until every item is done, or until this much simulated time has passed. */
+		untilMs?: number;
+	},
+) {
+	const clock = options.clock ?? new ManualClock();
+	const limiter = options.limiter ?? new AdaptiveLimiter(clock, () => 0.5);
+	const service = options.service ?? simulatedService(clock, options);
 	let rejected = 0;
 	let accepted = 0;
 	const acceptedAt: number[] = [];
-	let answering = 0;
-	const admit = (): { ok: boolean; waitMs?: number; quota?: { limit: number; remaining: number; resetMs: number } } => {
-		if (options.maxConcurrent !== undefined && answering >= options.maxConcurrent) return { ok: false };
-		if (rate === undefined) return { ok: true, waitMs: 0 };
-		const now = clock.now();
-		tokens = Math.min(burst, tokens + ((now - updatedAt) * rate) / 1000);
-		updatedAt = now;
-		const quota = () => (options.headers ? { limit: burst, remaining: Math.floor(tokens + 1e-9), resetMs: Math.ceil(((burst - tokens) * 1000) / rate) } : undefined);
-		if (tokens + 1e-9 < 1) return { ok: false, waitMs: Math.max(1, Math.ceil(((1 - tokens) * 1000) / rate)), quota: quota() };
-		tokens = Math.max(0, tokens - 1);
-		return { ok: true, waitMs: 0, quota: quota() };
-	};
-	let next = 0;
-	let done = 0;
 	const runItem = async (): Promise<void> => {
 		for (;;) {
 			const permit = await limiter.acquire();
-			const answer = admit();
+			const answer = service.admit();
 			if (!answer.ok) {
 				rejected++;
+				service.rejected++;
 				permit.finish({ status: 429, retryAfterMs: answer.waitMs, quota: answer.quota });
 				continue;
 			}
 			accepted++;
-			answering++;
+			service.answering++;
 			acceptedAt.push(clock.now());
 			await new Promise<void>((resolve) => clock.setTimer(options.latencyMs, resolve));
-			answering--;
+			service.answering--;
 			permit.finish({ status: 200, quota: answer.quota });
 			return;
 		}
 	};
+	let next = 0;
+	let done = 0;
 	const worker = async () => {
 		while (next < options.items) {
 			next++;
@@ -268,8 +305,8 @@ async function simulate(options: {
 		}
 	};
 	const all = Promise.all(Array.from({ length: options.pool }, worker));
-	await clock.runAll();
-	await all;
+	await clock.runAll(options.untilMs);
+	if (options.untilMs === undefined) await all;
 	const spanMs = clock.now();
 	return { done, rejected, accepted, spanMs, throughput: (done * 1000) / spanMs, acceptedAt, limiter, clock };
 }
@@ -289,16 +326,36 @@ describe('adaptive limiter against a token bucket (simulated time)', () => {
 		expect(result.rejected / 1000).toBeLessThan(0.05);
 	});
 
-	it('shares one limit between two runs at once', async () => {
+	it('paces two runs on one limit as one: together near R, few 429s', async () => {
 		const clock = new ManualClock();
-		const limiter = new AdaptiveLimiter(clock);
+		const limiter = new AdaptiveLimiter(clock, () => 0.5);
+		// One bucket for both runs, as one API key on one service has.
+		const service = simulatedService(clock, { rate: 20, burst: 5 });
 		const [first, second] = await Promise.all([
-			simulate({ rate: 20, burst: 5, latencyMs: 200, items: 500, pool: 64, clock, limiter }),
-			simulate({ rate: 20, burst: 5, latencyMs: 200, items: 500, pool: 64, clock, limiter }),
+			simulate({ latencyMs: 200, items: 500, pool: 64, clock, limiter, service }),
+			simulate({ latencyMs: 200, items: 500, pool: 64, clock, limiter, service }),
 		]);
 		expect(first.done + second.done).toBe(1000);
-		// Two simulated servers each with its own bucket would allow 40/s; one limiter paces both as one.
-		expect(limiter.state().rateLimited).toBeLessThan(50);
+		const throughput = (1000 * 1000) / clock.now();
+		expect(throughput / 20).toBeGreaterThanOrEqual(0.9);
+		expect(service.rejected / 1000).toBeLessThan(0.05);
+		expect(limiter.state().rateLimited).toBe(service.rejected);
+	});
+
+	it('and two limiters on that one limit (two n8n workers) meet more 429s: sharing one is what spares them', async () => {
+		const twoRuns = async (oneLimiter: boolean) => {
+			const clock = new ManualClock();
+			const service = simulatedService(clock, { rate: 20, burst: 5 });
+			const first = new AdaptiveLimiter(clock, () => 0.5);
+			const second = oneLimiter ? first : new AdaptiveLimiter(clock, () => 0.5);
+			const runs = await Promise.all([
+				simulate({ latencyMs: 200, items: 500, pool: 64, clock, service, limiter: first }),
+				simulate({ latencyMs: 200, items: 500, pool: 64, clock, service, limiter: second }),
+			]);
+			expect(runs[0].done + runs[1].done).toBe(1000);
+			return service.rejected;
+		};
+		expect(await twoRuns(false)).toBeGreaterThan(await twoRuns(true));
 	});
 
 	it('against a cap of 4 requests at once (429 without Retry-After): every item done, near the cap, few 429s', async () => {
@@ -314,5 +371,181 @@ describe('adaptive limiter against a token bucket (simulated time)', () => {
 		expect(result.done).toBe(200);
 		// Concurrency 32: ceil(200 / 32) = 7 rounds of 100 ms.
 		expect(result.spanMs).toBeLessThanOrEqual(700 * 1.1);
+	});
+});
+
+describe('every wait bounded and told', () => {
+	const HOUR = 3_600_000;
+
+	it('a Retry-After of an hour refuses every request at once, waiting and new, saying until when; the first one after it goes out', async () => {
+		const { clock, limiter } = setup();
+		const { granted } = acquireMany(limiter, 8);
+		const waiting = acquireMany(limiter, 3);
+		await clock.advance(0);
+		const failure = new Error('Rate limit reached for requests');
+		granted[0].finish({ status: 429, retryAfterMs: HOUR, failure });
+		await clock.advance(0);
+		// The three that waited for a place are told now, not in an hour.
+		expect(waiting.failures).toHaveLength(3);
+		const refusal = waiting.failures[0] as WaitRefused;
+		expect(refusal).toBeInstanceOf(WaitRefused);
+		expect(refusal).toMatchObject({ reason: 'pause', waitMs: HOUR, limitMs: LONGEST_WAIT_MS, cause: { kind: 'retryAfter', failure } });
+		expect(refusal.untilWallMs).toBe(clock.epochAtZero + HOUR);
+		// So is a request that comes later, with no deadline of its own.
+		await clock.advance(20 * 60_000);
+		const later = acquireMany(limiter, 1);
+		await clock.advance(0);
+		expect(later.failures[0]).toMatchObject({ reason: 'pause', waitMs: 40 * 60_000 });
+		expect(limiter.state()).toMatchObject({ refusing: true, waiting: 0 });
+		// Nothing waits, so no timer is armed for the hour.
+		expect(clock.pendingTimers).toBe(0);
+		await clock.advance(40 * 60_000);
+		const after = acquireMany(limiter, 1);
+		await clock.advance(0);
+		expect(after.granted).toHaveLength(1);
+	});
+
+	it('a pause longer than what is left of a request\'s Timeout refuses that request at once, and not one that can wait it out', async () => {
+		const { clock, limiter } = setup();
+		const { granted } = acquireMany(limiter, 8);
+		const short = acquireMany(limiter, 1, undefined, 1_000);
+		const long = acquireMany(limiter, 1, undefined, 100_000);
+		await clock.advance(0);
+		granted[0].finish({ status: 429, retryAfterMs: 5_000 });
+		await clock.advance(0);
+		expect(short.failures[0]).toMatchObject({ reason: 'pause', waitMs: 5_000, limitMs: 1_000 });
+		expect(long.failures).toHaveLength(0);
+		await clock.advance(5_000);
+		expect(long.granted).toHaveLength(1);
+	});
+
+	it('a request that finds no place in the window before its deadline is refused then', async () => {
+		const { clock, limiter } = setup();
+		acquireMany(limiter, 8);
+		const late = acquireMany(limiter, 1, undefined, 2_000);
+		await clock.advance(1_999);
+		expect(late.failures).toHaveLength(0);
+		await clock.advance(1);
+		expect(late.failures[0]).toMatchObject({ reason: 'deadline', waitMs: 2_000 });
+		expect(limiter.state().waiting).toBe(0);
+	});
+
+	it('a spent token budget for 10 minutes refuses every request at once, naming the budget', async () => {
+		const { clock, limiter } = setup();
+		const { granted } = acquireMany(limiter, 9);
+		await clock.advance(10);
+		granted[0].finish({ status: 200, quota: { tokensBackInMs: 600_000 } });
+		await clock.advance(0);
+		expect(limiter.state().refusing).toBe(true);
+		const next = acquireMany(limiter, 1);
+		await clock.advance(0);
+		expect(next.failures[0]).toMatchObject({ reason: 'pause', waitMs: 600_000, cause: { kind: 'tokenBudget' } });
+	});
+
+	it('a pause of 30 days overflows nothing: refused at once, no timer armed', async () => {
+		const { clock, limiter } = setup();
+		const { granted } = acquireMany(limiter, 1);
+		await clock.advance(0);
+		granted[0].finish({ status: 429, retryAfterMs: 30 * 24 * HOUR });
+		const next = acquireMany(limiter, 5);
+		await clock.advance(0);
+		expect(next.failures).toHaveLength(5);
+		expect(clock.pendingTimers).toBe(0);
+	});
+});
+
+describe('repeated refusals back off', () => {
+	/** Sends one request, answers it 429 with `retryAfterMs`, and returns the pause it set. */
+	async function refuse(clock: ManualClock, limiter: AdaptiveLimiter, retryAfterMs?: number): Promise<number> {
+		const { granted } = acquireMany(limiter, 1);
+		await clock.advance(0);
+		granted[0].finish({ status: 429, retryAfterMs });
+		return limiter.state().pausedForMs;
+	}
+
+	it('429s in a row with no usable Retry-After (missing or 0) pause for twice as long each time, up to the longest wait, then refuse at once', async () => {
+		const { clock, limiter } = setup();
+		const pauses: number[] = [];
+		for (let step = 0; step < 9; step++) {
+			pauses.push(await refuse(clock, limiter, step % 2 === 0 ? undefined : 0));
+			if (limiter.state().refusing) break;
+			await clock.advance(pauses[pauses.length - 1]);
+		}
+		expect(pauses).toEqual([250, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, LONGEST_WAIT_MS]);
+		// A minute and more of nothing but refusals: whoever comes now is told at once.
+		expect(limiter.state()).toMatchObject({ refusing: true, refusalsInARow: 9 });
+		const next = acquireMany(limiter, 1);
+		await clock.advance(0);
+		expect(next.failures[0]).toMatchObject({ reason: 'pause', cause: { kind: 'refusals', refusals: 9 } });
+	});
+
+	it('jitters each pause down by up to half', async () => {
+		const { clock, limiter } = setup(() => 0.999);
+		expect(await refuse(clock, limiter)).toBeCloseTo(BACKOFF_FIRST_MS / 2, 0);
+	});
+
+	it('429s of requests sent together count as one refusal; an answer sent after the pause ends the run', async () => {
+		const { clock, limiter } = setup();
+		const { granted } = acquireMany(limiter, 8);
+		await clock.advance(0);
+		for (const permit of granted.slice(0, 4)) permit.finish({ status: 429 });
+		expect(limiter.state()).toMatchObject({ refusalsInARow: 1, pausedForMs: BACKOFF_FIRST_MS });
+		await clock.advance(BACKOFF_FIRST_MS);
+		const next = acquireMany(limiter, 1);
+		await clock.advance(0);
+		next.granted[0].finish({ status: 200 });
+		expect(limiter.state().refusalsInARow).toBe(0);
+	});
+});
+
+describe('the window and pace recover', () => {
+	it('cuts once per episode: 8 answers 429 together cut the pace once, not 8 times', async () => {
+		const { clock, limiter } = setup();
+		const { granted } = acquireMany(limiter, 8);
+		await clock.advance(0);
+		granted[0].finish({ status: 429, retryAfterMs: 100 });
+		const paceAfterOne = limiter.state().rate;
+		expect(paceAfterOne).toBeDefined();
+		for (const permit of granted.slice(1)) permit.finish({ status: 429, retryAfterMs: 100 });
+		expect(limiter.state().rate).toBe(paceAfterOne);
+	});
+
+	it('a ceiling learned from one 429 without Retry-After is forgotten: at 5 s latency the window is back at its maximum within 2 minutes', async () => {
+		const clock = new ManualClock();
+		const limiter = new AdaptiveLimiter(clock, () => 0.5);
+		const service = simulatedService(clock, { maxConcurrent: 14 });
+		const running = simulate({ latencyMs: 5_000, items: 100_000, pool: 64, clock, limiter, service, untilMs: 10_000 });
+		await running;
+		expect(service.rejected).toBeGreaterThan(0);
+		// The cap is gone (the service scaled up); no 429 comes any more.
+		service.limits.maxConcurrent = undefined;
+		await clock.runAll(LEARNED_LIMIT_MEMORY_MS + 90_000);
+		expect(limiter.state().window).toBe(MAX_WINDOW);
+	});
+
+	it('a pace learned in a burst of 429s is forgotten: after the limit is lifted, throughput is back to the unlimited figure within 60 s', async () => {
+		const clock = new ManualClock();
+		const limiter = new AdaptiveLimiter(clock, () => 0.5);
+		const service = simulatedService(clock, { rate: 20, burst: 5 });
+		const items = 1_000_000;
+		const done: number[] = [];
+		const run = simulate({ latencyMs: 200, items, pool: 64, clock, limiter, service, untilMs: 15_000 });
+		await run;
+		expect(limiter.state().rate).toBeDefined();
+		service.limits.rate = undefined;
+		const liftedAt = clock.now();
+		// Count answers per 5 s window after the lift.
+		const { acceptedAt } = await run;
+		const before = acceptedAt.length;
+		await clock.runAll(75_000);
+		for (const at of acceptedAt.slice(before)) {
+			const index = Math.floor((at - liftedAt) / 5_000);
+			done[index] = (done[index] ?? 0) + 1;
+		}
+		// Unlimited: 64 in flight at 200 ms is 320 per second, 1,600 per 5 s window.
+		const unlimitedPerWindow = (MAX_WINDOW * 5_000) / 200;
+		const firstNear = done.findIndex((count) => count >= 0.9 * unlimitedPerWindow);
+		expect(firstNear).toBeGreaterThanOrEqual(0);
+		expect((firstNear + 1) * 5_000).toBeLessThanOrEqual(60_000);
 	});
 });

@@ -313,7 +313,7 @@ export class AdaptiveLimiter {
 
 	private answered(sentAt: number, now: number, outcome: Outcome, windowWasFull: boolean): void {
 		// An answer to a request sent after the last refusal ends the run of refusals.
-		if (sentAt >= this.refusalPausedAt) this.refusals = 0;
+		if (sentAt > this.refusalPausedAt) this.refusals = 0;
 		const latency = Math.max(0, now - sentAt);
 		this.shortLatency = this.shortLatency === undefined ? latency : this.shortLatency + SHORT_EWMA * (latency - this.shortLatency);
 		// The baseline moves by time, not by answer: a window of 64 answers a round would drag it
@@ -359,7 +359,7 @@ export class AdaptiveLimiter {
 			this.pauseFor(now, asked, { kind: 'retryAfter', failure: outcome.failure });
 		} else {
 			// One step per pause: the 429s of requests sent before it began are the same refusal.
-			if (sentAt >= this.refusalPausedAt) this.refusals++;
+			if (sentAt > this.refusalPausedAt) this.refusals++;
 			this.refusalPausedAt = now;
 			const step = this.refusals - 1;
 			// Refused for so long that the backoff reached its longest: nobody waits for more of the same.
