@@ -24,11 +24,12 @@ const PNG_1X1 = Buffer.from(
 
 let fake: FakeNebula;
 let storagePath: string;
+let service: BinaryDataService;
 
 beforeAll(async () => {
 	storagePath = fs.mkdtempSync(path.join(os.tmpdir(), 'nebula-binary-'));
 	const config = { mode: 'filesystem', localStoragePath: storagePath } as unknown as BinaryDataConfig;
-	const service = new BinaryDataService(config, {} as ErrorReporter, {} as Logger);
+	service = new BinaryDataService(config, {} as ErrorReporter, {} as Logger);
 	await service.init();
 	Container.set(BinaryDataService, service);
 	fake = await startFakeNebula();
@@ -57,8 +58,21 @@ async function run(bytes: Buffer, mimeType: string) {
 	return { ...outcome, stored, requests: fake.requests(key) };
 }
 
+/** Files the node read whole from the store while `work` ran. */
+async function readsDuring<T>(work: () => Promise<T>): Promise<{ result: T; reads: number }> {
+	const read = jest.spyOn(service, 'getAsBuffer');
+	try {
+		const result = await work();
+		return { result, reads: read.mock.calls.length };
+	} finally {
+		read.mockRestore();
+	}
+}
+
 it('a binary image stored on disk reaches the server as a data URL', async () => {
-	const { error, stored, requests } = await run(PNG_1X1, 'image/png');
+	const { result, reads } = await readsDuring(async () => await run(PNG_1X1, 'image/png'));
+	const { error, stored, requests } = result;
+	expect(reads).toBe(1);
 	// The item holds a reference to a file, not the bytes.
 	expect(stored.id).toMatch(/^filesystem(-v2)?:/);
 	expect(stored.data).not.toBe(PNG_1X1.toString('base64'));
@@ -69,8 +83,11 @@ it('a binary image stored on disk reaches the server as a data URL', async () =>
 	]);
 });
 
-it('an oversized image on disk is refused from its stored size', async () => {
-	const { error, stored, requests } = await run(Buffer.concat([PNG_1X1, Buffer.alloc(20 * 1024 * 1024)]), 'image/png');
+it('an oversized image on disk is refused from its stored size, without reading it', async () => {
+	const { result, reads } = await readsDuring(async () => await run(Buffer.concat([PNG_1X1, Buffer.alloc(20 * 1024 * 1024)]), 'image/png'));
+	const { error, stored, requests } = result;
+	// Refused from the store's metadata: the 20 MB file was never read into memory.
+	expect(reads).toBe(0);
 	expect(stored.id).toMatch(/^filesystem(-v2)?:/);
 	expect(error).toBeInstanceOf(NodeOperationError);
 	expect(error?.message).toMatch(/Message 1, binary property "data" is 20\.0 MB \(20971590 bytes\), over the 20\.0 MB \(20971520 bytes\) limit for one image/);

@@ -5,7 +5,7 @@
  */
 import type { NodeApiError } from 'n8n-workflow';
 
-import { httpFailure, streamFailure, timeoutFailure, toNodeError } from '../../nodes/shared/transport/errors';
+import { httpFailure, rateLimitExhausted, streamFailure, timeoutFailure, toNodeError } from '../../nodes/shared/transport/errors';
 import { packageNode } from '../support/node-fixture';
 
 const chatModel = packageNode('lmChatNebulaBlock', 'Nebula Block Chat Model');
@@ -15,13 +15,25 @@ function hintOf(failure: Parameters<typeof toNodeError>[1]): string {
 }
 
 describe('hints that fit the node and the state', () => {
-	it('a rate limit names Concurrency and Delay Between Batches only for the nodes that have them', () => {
+	it('a bare rate limit names only what every node has (Max Retries, Timeout, the account), never Concurrency or batches', () => {
 		const coded = hintOf(httpFailure({ status: 429, body: { error: { message: 'Slow down', code: 'rate_limit_exceeded' } }, secrets: [] }));
-		expect(coded).toMatch(
-			/^You hit your plan's rate limit\. Raise Max Retries; on the Chat Completion and Text Generate nodes, also lower Concurrency or add a Delay Between Batches\./,
-		);
+		expect(coded).toMatch(/^You hit your plan's rate limit: raise Max Retries or the Timeout to wait longer, or ask Nebula Block for a higher tier\./);
 		const bare = hintOf(httpFailure({ status: 429, body: 'Too Many Requests', secrets: [] }));
-		expect(bare).toMatch(/^Too many requests: raise Max Retries; on the Chat Completion and Text Generate nodes, also lower Concurrency/);
+		expect(bare).toMatch(/^Too many requests: raise Max Retries or the Timeout to wait longer/);
+		for (const hint of [coded, bare]) expect(hint).not.toMatch(/Concurrency|Delay Between Batches/);
+	});
+
+	it('a rate limit after all tries says what Auto did and what to change, and Fixed advice only under Fixed', () => {
+		const failure = httpFailure({ status: 429, body: { error: { message: 'Slow down', code: 'rate_limit_exceeded' } }, secrets: [] });
+		const underAuto = rateLimitExhausted(failure, { adaptive: true, tries: 9, waitedMs: 63_000 }).hint;
+		expect(underAuto).toMatch(/^Concurrency Mode Auto sent this request 9 times over 63 s of waiting, pausing every request on this API key/);
+		expect(underAuto).toMatch(/Raise Max Retries .* or the Timeout/);
+		expect(underAuto).toMatch(/higher tier/);
+		expect(underAuto).not.toMatch(/lower Concurrency|Delay Between Batches/);
+		const underFixed = rateLimitExhausted(failure, { adaptive: false, tries: 3, waitedMs: 400 }).hint;
+		expect(underFixed).toMatch(/^The node sent this request 3 times; the service still refused\. Raise Max Retries, lower Concurrency or add a Delay Between Batches/);
+		// The service's own words and code stay.
+		expect(rateLimitExhausted(failure, { adaptive: true, tries: 1, waitedMs: 0 })).toMatchObject({ message: 'Slow down', status: 429, code: 'rate_limit_exceeded' });
 	});
 
 	it('a context overflow names Prompt Truncate Length as the Chat Completion node’s, and asks to set or lower it', () => {
