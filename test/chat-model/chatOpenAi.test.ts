@@ -3,6 +3,7 @@ import type { ISupplyDataFunctions } from 'n8n-workflow';
 import type { ModelParts } from '../../nodes/shared/model/aiSdk';
 import { buildChatModel } from '../../nodes/shared/model/chatOpenAi';
 import { chatModelSetup } from '../../nodes/shared/model/config';
+import { ModelRequestFailed } from '../../nodes/shared/transport/modelFetch';
 import { startFakeNebula } from '../support/fake-nebula';
 import { startTlsFront } from './tlsFront';
 
@@ -34,7 +35,7 @@ const context = {} as ISupplyDataFunctions;
 const connection = { apiKey: 'nb-test-key', baseUrl: 'https://inference.nebulablock.com/v1/', allowUnauthorizedCerts: false };
 
 describe('buildChatModel', () => {
-	test('retries, the deadline and the connection go to the OpenAI client through its public configuration', async () => {
+	test("the OpenAI client's own retries are off; the deadline, the base URL and the package's fetch go through its public configuration", async () => {
 		const { parts, built, handlers, ChatOpenAI } = fakeParts();
 		const setup = chatModelSetup(connection, 'fake/m', { maxRetries: 4, timeout: 30, temperature: 0.2 });
 		const onFailedAttempt = () => undefined;
@@ -42,12 +43,14 @@ describe('buildChatModel', () => {
 		try {
 			expect(model).toBeInstanceOf(ChatOpenAI);
 			const [fields] = built;
+			// Max Retries (4) is the package's retry engine's to apply, inside `fetch` (modelFetch.ts).
 			expect(fields.configuration).toEqual({
 				baseURL: 'https://inference.nebulablock.com/v1',
-				maxRetries: 4,
+				maxRetries: 0,
 				timeout: 30_000,
-				fetchOptions: { dispatcher },
+				fetch: expect.any(Function),
 			});
+			expect(fields.configuration).not.toHaveProperty('fetchOptions');
 			expect(fields).toMatchObject({ model: 'fake/m', apiKey: 'nb-test-key', temperature: 0.2, timeout: 30_000, maxRetries: 0 });
 			// n8n logs the calls on the node and handles failed attempts with ours first.
 			expect(fields.callbacks[0]).toBeInstanceOf(parts.N8nLlmTracing);
@@ -64,21 +67,31 @@ describe('buildChatModel', () => {
 	test('Ignore SSL Issues reaches the connection: only then does a self-signed server answer', async () => {
 		const fake = await startFakeNebula();
 		const front = await startTlsFront(fake);
-		const { parts } = fakeParts();
-		const strict = buildChatModel(context, parts, chatModelSetup(connection, 'fake/m', {}), () => undefined);
-		const lenient = buildChatModel(context, parts, chatModelSetup({ ...connection, allowUnauthorizedCerts: true }, 'fake/m', {}), () => undefined);
+		const { parts, built } = fakeParts();
+		const base = { ...connection, baseUrl: front.url, apiKey: fake.defaultKey };
+		const strict = buildChatModel(context, parts, chatModelSetup(base, 'fake/m', {}), () => undefined);
+		const lenient = buildChatModel(context, parts, chatModelSetup({ ...base, allowUnauthorizedCerts: true }, 'fake/m', {}), () => undefined);
+		const [strictFetch, lenientFetch] = built.map((fields) => fields.configuration.fetch as typeof fetch);
 		try {
-			// The way the OpenAI client uses it: Node's fetch with the dispatcher from fetchOptions.
-			const get = (dispatcher: unknown) =>
-				fetch(`${front.url}/models`, { headers: { authorization: `Bearer ${fake.defaultKey}` }, dispatcher } as RequestInit);
-			const answered = await get(lenient.dispatcher);
+			// The way the OpenAI client uses it: the `fetch` of its configuration, with a signal of its own.
+			const get = async (modelFetch: typeof fetch) =>
+				await modelFetch(`${front.url}/models`, {
+					method: 'GET',
+					headers: { authorization: `Bearer ${fake.defaultKey}` },
+					signal: new AbortController().signal,
+				});
+			const answered = await get(lenientFetch);
 			expect(answered.status).toBe(200);
 			await answered.arrayBuffer();
-			const refused = await get(strict.dispatcher).then(
+			const refused = await get(strictFetch).then(
 				() => undefined,
-				(error: Error & { cause?: { code?: string } }) => error,
+				(error: ModelRequestFailed) => error,
 			);
-			expect(refused?.cause?.code).toMatch(/SELF_SIGNED|CERT/);
+			// The engine's error, not retried (a certificate does not change), with the TLS layer's code.
+			expect(refused).toBeInstanceOf(ModelRequestFailed);
+			expect(refused?.failure.message).toMatch(/^Could not reach the service: /);
+			expect(refused?.failure.code).toMatch(/SELF_SIGNED|CERT/);
+			expect(fake.requests(fake.defaultKey).filter((request) => request.path === '/v1/models')).toHaveLength(1);
 		} finally {
 			await strict.dispatcher.close();
 			await lenient.dispatcher.close();

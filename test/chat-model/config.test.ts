@@ -13,7 +13,7 @@ function setup(conn: typeof connection, model: string, options: IDataObject) {
 const connection = { apiKey: 'nb-test-key', baseUrl: 'https://inference.nebulablock.com/v1/', allowUnauthorizedCerts: false };
 
 describe('chatModelSetup', () => {
-	test('an empty Options collection sends only the model, with the default timeout and retries', () => {
+	test('an empty Options collection sends only the model, with the default timeout; Max Retries stays unset', () => {
 		const { config, tuning } = setup(connection, 'meta-llama/Llama-3.3-70B-Instruct', {});
 		expect(config).toEqual({
 			type: 'openai',
@@ -23,10 +23,12 @@ describe('chatModelSetup', () => {
 			timeout: CHAT_MODEL_DEFAULTS.timeoutSeconds * 1000,
 			maxRetries: 0,
 		});
-		expect(tuning).toEqual({ maxRetries: 2, timeoutMs: 600_000, allowUnauthorizedCerts: false });
+		expect(tuning).toEqual({ timeoutMs: 600_000, allowUnauthorizedCerts: false });
+		// Unset, not a number: the retry engine then gives a 429 up to 8 retries under the limiter, other failures 2.
+		expect(tuning.maxRetries).toBeUndefined();
 	});
 
-	test('every option lands in its field; Timeout is in seconds; Max Retries goes to the client, not LangChain', () => {
+	test('every option lands in its field; Timeout is in seconds; Max Retries goes to the package\'s retry engine, not the client or LangChain', () => {
 		const { config, tuning } = setup({ ...connection, allowUnauthorizedCerts: true }, 'fake/m', {
 			maxTokens: 300,
 			temperature: 0,
