@@ -1,6 +1,8 @@
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { failedAttemptHandler, modelError } from '../../nodes/shared/model/modelError';
+import { httpFailure, networkFailure, waitTooLong } from '../../nodes/shared/transport/errors';
+import { ModelRequestFailed } from '../../nodes/shared/transport/modelFetch';
 import { packageNode } from '../support/node-fixture';
 
 const node = packageNode('lmChatNebulaBlock', 'Nebula Block Chat Model');
@@ -9,6 +11,33 @@ const KEY = 'nb-live-0123456789abcdef';
 /** Shaped like the OpenAI client's APIError: `error` is the body's `error` member. */
 function apiError(status: number, error: unknown, message: string, requestID?: string) {
 	return Object.assign(new Error(message), { status, error, requestID });
+}
+
+/** Shaped like the OpenAI client's APIConnectionError: what it throws when its fetch rejects (no status). */
+class APIConnectionError extends Error {
+	readonly status = undefined;
+	constructor({ cause }: { cause: unknown }) {
+		super('Connection error.', { cause });
+	}
+}
+
+/** What the retry engine gave up with on a 429 asking for an hour, as modelFetch rejects with it. */
+function hourLongWait(): ModelRequestFailed {
+	const limited = httpFailure({
+		status: 429,
+		body: { error: { message: `Rate limit reached for ${KEY}`, type: 'rate_limit_error', code: 'rate_limit_exceeded' } },
+		requestId: 'req-429',
+		retryAfterMs: 3_600_000,
+		secrets: [KEY],
+	});
+	const failure = waitTooLong(limited, {
+		waitMs: 3_600_000,
+		limitMs: 60_000,
+		untilWallMs: Date.UTC(2026, 0, 1, 13, 0, 0),
+		cause: 'retryAfter',
+		adaptive: true,
+	});
+	return new ModelRequestFailed(failure);
 }
 
 function thrownBy(run: () => void): NodeApiError {
@@ -78,5 +107,29 @@ describe('the Chat Model failed-attempt hook', () => {
 	test('n8n errors pass through untouched', () => {
 		const own = new NodeOperationError(node, 'already explained');
 		expect(modelError(node, own, KEY, 0)).toBe(own);
+	});
+
+	describe("the package's own error, which the client wraps (modelFetch rejects, the client throws an APIConnectionError with it as the cause)", () => {
+		test('a wait too long: the service\'s words and the wait, the hint, the status and request ID, not "Connection error."', () => {
+			const nodeError = thrownBy(() => failedAttemptHandler(node, KEY, 2)(new APIConnectionError({ cause: hourLongWait() })));
+			expect(nodeError.message).toBe('Rate limit reached for *** (the service asked to wait 60 minutes, until 13:00:00 UTC)');
+			expect(nodeError.httpCode).toBe('429');
+			expect(nodeError.description).toMatch(/^The node waits at most 60 s for a rate limit, so it was not sent: run the item again after that time\./);
+			expect(nodeError.description).toContain('(HTTP 429, code rate_limit_exceeded, request ID req-429)');
+			expect(nodeError.context.itemIndex).toBe(2);
+			expect(JSON.stringify(nodeError)).not.toContain(KEY);
+		});
+
+		test('found a few causes down too, and whatever its kind (here: no connection after the retries)', () => {
+			const failed = new ModelRequestFailed(networkFailure(`connect ECONNREFUSED 127.0.0.1:9 (${KEY})`, 'ECONNREFUSED', [KEY]));
+			const wrapped = new APIConnectionError({ cause: Object.assign(new Error('wrapped'), { cause: failed }) });
+			const nodeError = modelError(node, wrapped, KEY, 0) as NodeApiError;
+			expect(nodeError).toBeInstanceOf(NodeApiError);
+			expect(nodeError.message).toBe('Could not reach the service: connect ECONNREFUSED 127.0.0.1:9 (***)');
+		});
+
+		test('its text stays off toString, where the client would read a "timeout" as its own and drop the cause', () => {
+			expect(String(hourLongWait())).toBe('ModelRequestFailed');
+		});
 	});
 });
