@@ -9,11 +9,10 @@
 import { NodeApiError } from 'n8n-workflow';
 import type { IDataObject, INodeParameters } from 'n8n-workflow';
 
-import { limiterFor } from '../../dist/nodes/shared/transport/limiters';
+import { limiterFor, registryKeys } from '../../dist/nodes/shared/transport/limiters';
 import { INITIAL_WINDOW } from '../../nodes/shared/transport/limiter';
-import { MAX_LIMITER_RETRIES } from '../../nodes/shared/transport/retry';
 import { useFakeNebula } from '../support/fake-for-node-tests';
-import { createGate, type Step } from '../support/fake-nebula';
+import { createGate, startFakeNebula, type Step } from '../support/fake-nebula';
 import { runNode } from '../support/n8n-harness';
 
 const TYPE = 'n8n-nodes-nebula-block.nebulaBlockChat';
@@ -40,6 +39,16 @@ async function run(key: string, inputItems: IDataObject[], options: INodeParamet
 	});
 }
 
+/** The Text Generate node on `key`, its endpoint at `textGenerateUrl` (the fake's own by default). */
+async function runTextGenerate(key: string, options: INodeParameters = {}, textGenerateUrl = fake.url) {
+	return await runNode({
+		type: 'n8n-nodes-nebula-block.nebulaBlockTextGenerate',
+		parameters: { model: { __rl: true, mode: 'id', value: MODEL }, prompt: 'Hello', options },
+		credentials: { nebulaBlockApi: { apiKey: key, baseUrl: fake.url, textGenerateUrl } },
+		inputItems: [{}],
+	});
+}
+
 /** Every input item answered with its own question, in input order, paired to itself. */
 function expectAllAnswered(items: Array<{ json: IDataObject; pairedItem?: unknown }>, inputs: IDataObject[]) {
 	expect(items.map((item) => item.json.content)).toEqual(inputs.map((input) => `Echo: ${String(input.question)}`));
@@ -52,12 +61,19 @@ async function until(condition: () => boolean): Promise<void> {
 	while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
+const RATE_LIMIT_BODY = { error: { message: 'Rate limit reached for requests', type: 'rate_limit_error', code: 'rate_limit_exceeded' } };
+
 const rateLimited = (retryAfterMs: number): Step => ({
 	kind: 'status',
 	status: 429,
 	headers: { 'retry-after-ms': String(retryAfterMs), 'retry-after': String(Math.ceil(retryAfterMs / 1000)) },
-	body: { error: { message: 'Rate limit reached for requests', type: 'rate_limit_error', code: 'rate_limit_exceeded' } },
+	body: RATE_LIMIT_BODY,
 });
+
+/** A 429 with exactly these headers (none: no Retry-After at all). */
+const refused = (headers: Record<string, string> = {}): Step => ({ kind: 'status', status: 429, headers, body: RATE_LIMIT_BODY });
+
+const errorOf = (result: { error?: unknown }) => result.error as NodeApiError;
 
 describe('Concurrency Auto: one limiter per credential and origin', () => {
 	it('is shared by the items of one execution and by two executions at once', async () => {
@@ -120,7 +136,7 @@ describe('Concurrency Auto: a Retry-After pauses every item once', () => {
 		// 100 ms, so the 429 reaches the client while they are still out.
 		fake.script(key, rateLimited(retryAfterMs), ...Array.from({ length: INITIAL_WINDOW - 1 }, (): Step => ({ kind: 'delayHeaders', ms: 100 })));
 		const inputs = questions(20);
-		const result = await run(key, inputs, { maxRetries: 0, includeRateLimitStats: true });
+		const result = await run(key, inputs, { includeRateLimitStats: true });
 		expect(result.error).toBeUndefined();
 		const items = outputOf(result);
 		expectAllAnswered(items, inputs);
@@ -133,7 +149,7 @@ describe('Concurrency Auto: a Retry-After pauses every item once', () => {
 		const later = requests.slice(INITIAL_WINDOW);
 		expect(later).toHaveLength(21 - INITIAL_WINDOW);
 		for (const request of later) expect(request.at - limitedAt).toBeGreaterThanOrEqual(retryAfterMs);
-		// The item that met the 429 says so; with Max Retries 0 it still went again (Auto).
+		// The item that met the 429 says so, and went again after the pause.
 		const stats = items.map((item) => item.json.rateLimitStats as { responses429: number; waitedMs: number });
 		expect(stats.filter((stat) => stat.responses429 === 1)).toHaveLength(1);
 		expect(stats.filter((stat) => stat.responses429 === 0)).toHaveLength(19);
@@ -161,14 +177,15 @@ describe('Concurrency Auto: a Retry-After pauses every item once', () => {
 		expect(fake.requests(key)).toHaveLength(1);
 	});
 
-	it('Concurrency next to Concurrency Mode Auto stays Auto: the 429 goes again without a retry', async () => {
+	it('Concurrency next to Concurrency Mode Auto stays Auto: the 429 reaches the shared limiter', async () => {
 		const key = fake.newKey('concurrency-auto');
 		fake.script(key, rateLimited(10));
 		const inputs = questions(1);
-		const result = await run(key, inputs, { maxRetries: 0, concurrency: 3, concurrencyMode: 'auto' });
+		const result = await run(key, inputs, { concurrency: 3, concurrencyMode: 'auto' });
 		expect(result.error).toBeUndefined();
 		expectAllAnswered(outputOf(result), inputs);
 		expect(fake.requests(key)).toHaveLength(2);
+		expect(limiterFor(new URL(fake.url).origin, key).state().rateLimited).toBe(1);
 	});
 });
 
@@ -189,18 +206,130 @@ describe('Concurrency Auto: nothing lost, nothing endless', () => {
 		expect(limitedByItems).toBe(limitedByServer);
 	});
 
-	it(`stops an item after ${MAX_LIMITER_RETRIES} free 429s plus Max Retries: a service that only says 429 cannot hold it forever`, async () => {
-		const key = fake.newKey('endless');
-		fake.script(key, ...Array.from({ length: 30 }, () => rateLimited(1)));
-		const result = await run(key, questions(1), { maxRetries: 1 });
-		expect(result.error).toBeInstanceOf(NodeApiError);
-		expect((result.error as NodeApiError).httpCode).toBe('429');
-		expect(fake.requests(key)).toHaveLength(MAX_LIMITER_RETRIES + 1 + 1);
+	it('keeps no API key in the limiter registry: only the origin and a digest', async () => {
+		const key = fake.newKey('secret-key-never-kept');
+		const result = await run(key, questions(1));
+		expect(result.error).toBeUndefined();
+		const keys = registryKeys();
+		expect(keys.some((entry) => /^http:\/\/127\.0\.0\.1:\d+ [\w-]{22}$/.test(entry))).toBe(true);
+		for (const entry of keys) expect(entry).not.toContain(key);
+	});
+});
+
+describe('Concurrency Auto: every wait bounded and told', () => {
+	it('a Retry-After of an hour fails its item at once, and the next execution on the key fails at once too, sending nothing', async () => {
+		const key = fake.newKey('hour');
+		fake.script(key, refused({ 'retry-after': '3600' }));
+		const first = await run(key, questions(1));
+		expect(errorOf(first)).toBeInstanceOf(NodeApiError);
+		expect(errorOf(first).message).toMatch(/^Rate limit reached for requests \(the service asked to wait 60 minutes, until \d\d:\d\d:\d\d UTC\)$/);
+		expect(errorOf(first).httpCode).toBe('429');
+		expect(errorOf(first).description).toMatch(/Concurrency Mode Auto fails every request on this API key and host at once/);
+		// Before, the next execution sent nothing and hung until someone stopped it.
+		const second = await run(key, questions(3));
+		expect(errorOf(second).message).toMatch(/\(the service asked to wait (59|60) minutes, until \d\d:\d\d:\d\d UTC\)$/);
+		expect(fake.requests(key)).toHaveLength(1);
+		// Another key on the same service is not held.
+		const other = await run(fake.newKey('hour-other'), questions(1));
+		expect(other.error).toBeUndefined();
 	});
 
-	it('leaves the API key out of what the limiter keeps', async () => {
-		const key = fake.newKey('secret');
-		const limiter = limiterFor(new URL(fake.url).origin, key);
-		expect(JSON.stringify(limiter.state())).not.toContain(key);
+	it('a spent token budget on a normal answer is told: the next execution fails at once, naming the budget and when it returns', async () => {
+		const key = fake.newKey('tokens');
+		fake.script(key, { kind: 'headers', headers: { 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '10m' } });
+		const first = await run(key, questions(1));
+		expect(first.error).toBeUndefined();
+		const second = await run(key, questions(1));
+		expect(errorOf(second)).toBeInstanceOf(NodeApiError);
+		expect(errorOf(second).message).toMatch(
+			/^The token budget of this API key is spent \(x-ratelimit-remaining-tokens: 0\); it comes back in 10 minutes, until \d\d:\d\d:\d\d UTC$/,
+		);
+		expect(fake.requests(key)).toHaveLength(1);
+	});
+
+	it('x-ratelimit-remaining-requests 0 on an answer holds the next request until the budget comes back', async () => {
+		const key = fake.newKey('requests-budget');
+		fake.script(key, {
+			kind: 'headers',
+			headers: { 'x-ratelimit-limit-requests': '1', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '1s' },
+		});
+		const first = await run(key, questions(1));
+		expect(first.error).toBeUndefined();
+		const second = await run(key, questions(1));
+		expect(second.error).toBeUndefined();
+		const [one, two] = fake.requests(key);
+		expect(two.at - one.at).toBeGreaterThanOrEqual(950);
+	});
+
+	it("a pause within 60 s but longer than what is left of the item's Timeout fails the item at once", async () => {
+		const key = fake.newKey('past-timeout');
+		fake.script(key, rateLimited(5_000));
+		const result = await run(key, questions(1), { timeout: 1 });
+		expect(errorOf(result).message).toMatch(/\(the service asked to wait 5 s, until /);
+		expect(errorOf(result).description).toMatch(/longer than what is left of this item's Timeout \(1 s\)/);
+		expect(fake.requests(key)).toHaveLength(1);
+	});
+});
+
+describe('Concurrency Auto: refusals back off, Max Retries is a promise', () => {
+	it.each<[string, Record<string, string>]>([
+		['no Retry-After', {}],
+		['an empty Retry-After', { 'retry-after': '' }],
+		['Retry-After 0', { 'retry-after': '0' }],
+	])('a service that keeps refusing with %s is asked less and less often', async (_name, headers) => {
+		const key = fake.newKey('refusing');
+		fake.script(key, ...Array.from({ length: 10 }, () => refused(headers)));
+		const result = await run(key, questions(1), { maxRetries: 3 });
+		expect(errorOf(result).httpCode).toBe('429');
+		const at = fake.requests(key).map((request) => request.at);
+		expect(at).toHaveLength(4);
+		const gaps = at.slice(1).map((time, index) => time - at[index]);
+		// 250, 500 and 1,000 ms, each jittered down by up to half: never less than half of it.
+		expect(gaps[0]).toBeGreaterThanOrEqual(120);
+		expect(gaps[1]).toBeGreaterThanOrEqual(245);
+		expect(gaps[2]).toBeGreaterThanOrEqual(495);
+	});
+
+	it('Max Retries 0 is exactly one request under Auto, on Chat Completion and on Text Generate', async () => {
+		const chatKey = fake.newKey('zero-chat');
+		fake.script(chatKey, rateLimited(1_000));
+		const chat = await run(chatKey, questions(1), { maxRetries: 0 });
+		expect(errorOf(chat).httpCode).toBe('429');
+		expect(fake.requests(chatKey)).toHaveLength(1);
+
+		const textKey = fake.newKey('zero-text');
+		fake.script(textKey, refused(), refused(), refused());
+		const text = await runTextGenerate(textKey, { maxRetries: 0 });
+		expect(errorOf(text).httpCode).toBe('429');
+		expect(fake.requests(textKey)).toHaveLength(1);
+	});
+
+	it('a rate-limit failure under Auto says what Auto did and what to change, not Fixed advice', async () => {
+		const key = fake.newKey('told');
+		fake.script(key, rateLimited(50), rateLimited(50), rateLimited(50));
+		const result = await run(key, questions(1), { maxRetries: 2 });
+		const description = errorOf(result).description ?? '';
+		expect(description).toMatch(/^Concurrency Mode Auto sent this request 3 times, pausing every request on this API key/);
+		expect(description).toMatch(/Raise Max Retries/);
+		expect(description).not.toMatch(/lower Concurrency|Delay Between Batches/);
+		expect(fake.requests(key)).toHaveLength(3);
+	});
+
+	it('the Text Generate endpoint on its own host has its own limiter: an hour-long pause on the chat host does not hold it', async () => {
+		const textHost = await startFakeNebula();
+		try {
+			const key = fake.newKey('two-hosts');
+			textHost.adoptKey(key);
+			fake.script(key, refused({ 'retry-after': '3600' }));
+			expect(errorOf(await run(key, questions(1))).httpCode).toBe('429');
+			const text = await runTextGenerate(key, {}, textHost.url);
+			expect(text.error).toBeUndefined();
+			expect(textHost.requests(key)).toHaveLength(1);
+			// The same key's chat requests are still refused at once.
+			expect(errorOf(await run(key, questions(1))).httpCode).toBe('429');
+			expect(fake.requests(key)).toHaveLength(1);
+		} finally {
+			await textHost.close();
+		}
 	});
 });

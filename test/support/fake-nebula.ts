@@ -185,6 +185,8 @@ export interface FakeNebula {
 	port: number;
 	defaultKey: string;
 	newKey(label?: string): string;
+	/** Accepts a key another fake server made: one API key on two hosts. */
+	adoptKey(key: string): void;
 	script(key: string, ...steps: Array<Step | Step[]>): void;
 	requests(key?: string): RecordedRequest[];
 	connectionCount(): number;
@@ -940,6 +942,10 @@ class FakeNebulaServer implements FakeNebula {
 		const key = `nb-${slug(label ?? 'key')}-${++this.keyCounter}-${randomBytes(6).toString('hex')}`;
 		this.keys.add(key);
 		return key;
+	}
+
+	adoptKey(key: string): void {
+		this.keys.add(key);
 	}
 
 	script(key: string, ...steps: Array<Step | Step[]>): void {

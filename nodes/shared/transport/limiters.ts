@@ -23,6 +23,11 @@ export function limitersOf(apiKey: string, clock: Clock = realClock): (origin: s
 	return (origin) => registered(origin, digest, clock);
 }
 
+/** What the registry is keyed by (origin and key digest), for tests that check no key is kept. */
+export function registryKeys(): string[] {
+	return [...limiters.keys()];
+}
+
 function digestOf(apiKey: string): string {
 	return createHash('sha256').update(apiKey).digest('base64url').slice(0, 22);
 }
