@@ -31,8 +31,11 @@
 import { clock as realClock, type Clock } from '../clock';
 import { backoffCeilingMs, backoffMs, LONGEST_WAIT_MS, usableWait, waitLimitMs } from './retryPolicy';
 
+/** Requests in flight at first: what a single item runner sent at once before Auto (Concurrency 5-8) did without trouble. */
 export const INITIAL_WINDOW = 8;
+/** The most in flight: past it a 2-core n8n spends more on bookkeeping than it gains (benchmark figure 7, unlimited row). */
 export const MAX_WINDOW = 64;
+/** The window never closes: one request at a time still learns. */
 const MIN_WINDOW = 1;
 /** After a 429 the pace is set this far below what the service let through. */
 const RATE_CUT = 0.95;
@@ -44,13 +47,17 @@ const PROBE_PER_SECOND = 0.02;
 const MIN_ESTIMATE_SPAN_MS = 250;
 /** How far back the estimate looks: long enough to be exact to a few percent, short enough to follow a changed limit. */
 const ESTIMATE_SPAN_MS = 10_000;
+/** The slowest pace: one request every 10 s still finds out when a limit has come back. */
 const MIN_RATE = 0.1;
 /** Fewer accepted requests than this between two 429s say too little about the rate. */
 const MIN_ESTIMATE_REQUESTS = 4;
 /** After a 429 without Retry-After the window is cut to this share of the requests that were out. */
 const CONCURRENCY_CUT = 0.9;
+/** Near a window that met a 429, one more place per this many round trips: a 429 per minute or so at 1.5 s latency, not one per round. */
 const SLOW_PROBE_ROUNDS = 40;
+/** Recent latency this many times the baseline means the service is queueing: the window stops growing. */
 const LATENCY_RISE = 1.5;
+/** Weight of each answer in the recent latency: the last few answers, so a rise shows within a round trip. */
 const SHORT_EWMA = 0.3;
 /** The latency baseline follows the latency over about this long. */
 const LONG_LATENCY_MS = 30_000;
