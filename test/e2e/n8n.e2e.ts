@@ -257,7 +257,7 @@ describe('the Chat Model in a Basic LLM Chain 1.7 (a chain version n8n 1.x has t
 // Last among the CLI runs: it puts several requests in flight on the examples' key, which the
 // summarising example's in-flight check must not see.
 describe('Concurrency Auto in a real n8n', () => {
-	test('a 429 with Retry-After: the item waits for it and goes again without using a retry, and its output says so', async () => {
+	test('a 429 with Retry-After: every item waits for it, the one refused goes again, and its output says so', async () => {
 		const retryAfterMs = 400;
 		fake.script(
 			exampleKey,
@@ -272,7 +272,7 @@ describe('Concurrency Auto in a real n8n', () => {
 		const { run, outcome } = await execute('e2eRateLimit');
 		expect(outcome.command.code).toBe(0);
 		const items = rt.nodeOutput(run, 'Chat (Auto)');
-		// Every item answered, in input order, though Max Retries is 0: under Auto a 429 is the limiter's.
+		// Every item answered, in input order: the refused one went again after the shared pause.
 		expect(items.map((item) => item.content)).toEqual(Array.from({ length: 6 }, (_, index) => `Echo: Rate limit prompt ${index}`));
 		const stats = items.map((item) => item.rateLimitStats as { responses429: number; waitedMs: number });
 		expect(stats.map((stat) => stat.responses429).sort()).toEqual([0, 0, 0, 0, 0, 1]);
