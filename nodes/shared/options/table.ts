@@ -1,6 +1,6 @@
 import type { INodeProperties, INodePropertyOptions, NodeParameterValue } from 'n8n-workflow';
 
-import { DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS } from '../transport/retryPolicy';
+import { DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_SECONDS } from '../transport/retryPolicy';
 import { fieldRule, jsonArrayRule, jsonObjectRule, stopSequencesRule, type OptionRule } from './rules';
 
 /** The nodes that have an Options collection. */
@@ -408,7 +408,7 @@ export const OPTION_TABLE = {
 			name: 'timeout',
 			type: 'number',
 			typeOptions: { minValue: 1 },
-			default: DEFAULT_TIMEOUT_MS / 1000,
+			default: DEFAULT_TIMEOUT_SECONDS,
 			description:
 				'How long to wait for the answer to start, retries and rate-limit waits included: with Stream on, until its first token arrives; with Stream off, until the whole answer is there. Once tokens arrive, a stream is never cut while they keep coming: only a silence of more than 5 minutes between two of them (the idle limit) ends it.',
 		},

@@ -51,9 +51,10 @@ export function modelFetch(connection: Connection, pool: Dispatcher, tuning: Mod
 		try {
 			return await withRetries(connection, policy, async (ticket) => await attempt(url, init, pool, ticket, connection), limiterOf(url.origin));
 		} catch (caught) {
-			// A cancel is the client's own to report; everything else is ours.
-			if (signal?.aborted) throw caught;
-			throw new ModelRequestFailed(caught as NebulaBlockError);
+			// This fetch's caller is the OpenAI client, not n8n: it must reject as a fetch does. A cancel
+			// stays the client's own to report; anything else is carried to modelError.ts, which makes
+			// the NodeApiError n8n shows.
+			throw signal?.aborted ? caught : new ModelRequestFailed(caught as NebulaBlockError);
 		}
 	};
 }

@@ -6,7 +6,8 @@
  */
 
 /** How long a request may take until its answer starts, waits and retries included, when Timeout is not set. */
-export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+export const DEFAULT_TIMEOUT_SECONDS = 600;
+export const DEFAULT_TIMEOUT_MS = DEFAULT_TIMEOUT_SECONDS * 1000;
 
 /** Retries when Max Retries is not set: one slow answer or dropped connection rarely comes twice. */
 export const DEFAULT_MAX_RETRIES = 2;
