@@ -89,7 +89,8 @@ describe('buildChatModel', () => {
 			);
 			// The engine's error, not retried (a certificate does not change), with the TLS layer's code.
 			expect(refused).toBeInstanceOf(ModelRequestFailed);
-			expect(refused?.failure.message).toMatch(/^Could not reach the service: /);
+			// What the TLS layer said, not fetch's "fetch failed" around it.
+			expect(refused?.failure.message).toMatch(/^Could not reach the service: .*certificate/i);
 			expect(refused?.failure.code).toMatch(/SELF_SIGNED|CERT/);
 			expect(fake.requests(fake.defaultKey).filter((request) => request.path === '/v1/models')).toHaveLength(1);
 		} finally {

@@ -60,7 +60,9 @@ export function modelFetch(connection: Connection, pool: Dispatcher, tuning: Mod
 }
 
 async function attempt(url: URL, init: FetchInit, pool: Dispatcher, ticket: AttemptTicket, connection: Connection): Promise<Response> {
-	const response = await undiciFetch(url, { ...init, dispatcher: pool });
+	const response = await undiciFetch(url, { ...init, dispatcher: pool }).catch((error: unknown) => {
+		throw unwrapped(error);
+	});
 	const head: ResponseHead = { statusCode: response.status, headers: Object.fromEntries(response.headers) as Record<string, string> };
 	ticket.answered(head);
 	if (response.status >= 400) {
@@ -92,4 +94,14 @@ async function attempt(url: URL, init: FetchInit, pool: Dispatcher, ticket: Atte
 		},
 	});
 	return new Response(body, { status: response.status, statusText: response.statusText, headers: head.headers as Record<string, string> });
+}
+
+/**
+ * undici's fetch hides what the socket or the TLS layer said ("self-signed certificate",
+ * "connect ECONNREFUSED ...") under a TypeError "fetch failed"; the engine words its error from
+ * the error it is given, as it gets it from undici's request for the nodes, so it gets the cause.
+ */
+function unwrapped(error: unknown): unknown {
+	const { message, cause } = (typeof error === 'object' && error !== null ? error : {}) as { message?: unknown; cause?: unknown };
+	return message === 'fetch failed' && cause !== undefined && cause !== null ? cause : error;
 }
