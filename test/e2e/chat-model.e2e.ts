@@ -60,6 +60,7 @@ const CREDENTIALS = {
 	json: { id: 'chatModelJson001', name: 'Chat Model: JSON' },
 	rateLimited: { id: 'chatModelRate001', name: 'Chat Model: rate limited' },
 	recovers: { id: 'chatModelRetry01', name: 'Chat Model: recovers' },
+	hourWait: { id: 'chatModelHour001', name: 'Chat Model: asked to wait an hour' },
 	sharedLimit: { id: 'chatModelShared1', name: 'Chat Model: limit shared with the node' },
 	wrongKey: { id: 'chatModelWrong01', name: 'Chat Model: wrong key' },
 	badOption: { id: 'chatModelBadOpt1', name: 'Chat Model: bad option' },
@@ -121,6 +122,7 @@ beforeAll(async () => {
 		plain(CREDENTIALS.json, keys.json, fake.url),
 		plain(CREDENTIALS.rateLimited, keys.rateLimited, fake.url),
 		plain(CREDENTIALS.recovers, keys.recovers, fake.url),
+		plain(CREDENTIALS.hourWait, keys.hourWait, fake.url),
 		plain(CREDENTIALS.sharedLimit, keys.sharedLimit, fake.url),
 		plain(CREDENTIALS.wrongKey, WRONG_KEY, fake.url),
 		plain(CREDENTIALS.badOption, keys.badOption, fake.url),
@@ -140,6 +142,7 @@ beforeAll(async () => {
 		chainWorkflow('chatModelJson', CREDENTIALS.json, 'Greet me. Answer in JSON.', { responseFormat: 'json_object' }),
 		chainWorkflow('chatModelRateLimited', CREDENTIALS.rateLimited, 'Hello under a rate limit', { maxRetries: 2 }),
 		chainWorkflow('chatModelRecovers', CREDENTIALS.recovers, 'Hello after one rate limit'),
+		chainWorkflow('chatModelHourWait', CREDENTIALS.hourWait, 'Hello under an hour-long limit'),
 		chainThenNodeWorkflow('chatModelSharedLimit', CREDENTIALS.sharedLimit, 'First, the chain', 'Then, the node'),
 		chainWorkflow('chatModelWrongKey', CREDENTIALS.wrongKey, 'Hello with a wrong key'),
 		// Expressions inside the Options collection reach the node unchecked by n8n.
@@ -307,7 +310,9 @@ describe(`Nebula Block Chat Model in n8n ${rt.e2eN8nVersion()}`, () => {
 		const model = modelRun(run);
 		expect(model.executionStatus).toBe('error');
 		expect(model.error?.message).toBe('Rate limit reached, please try again later.');
-		expect(model.error?.description).toContain("You hit your plan's rate limit");
+		// The retry engine's hint: how many times it sent the request, and what to raise.
+		expect(model.error?.description).toContain('sent this request 3 times');
+		expect(model.error?.description).toContain('Raise Max Retries');
 		expect(model.error?.description).toContain('HTTP 429');
 		expect(run.data.resultData.error?.node?.name).toBe(CHAIN_NODE_NAME);
 		expectNoKey(keys.rateLimited, outcome);
@@ -320,8 +325,31 @@ describe(`Nebula Block Chat Model in n8n ${rt.e2eN8nVersion()}`, () => {
 		expect(rt.nodeOutput(run, CHAIN_NODE_NAME)).toEqual([{ text: 'Echo: Hello after one rate limit' }]);
 		const calls = chatCalls(keys.recovers);
 		expect(calls).toHaveLength(2);
-		// The client waited as Retry-After asked before trying again.
+		// The package's retry engine waited as Retry-After asked before trying again.
 		expect(calls[1].at - calls[0].at).toBeGreaterThanOrEqual(900);
+	});
+
+	test("a 429 asking to wait an hour: the chain fails at once with the package's message naming the wait, through n8n's own OpenAI client", async () => {
+		fake.script(keys.hourWait, { kind: 'status', status: 429, headers: { 'retry-after': '3600' } });
+		const outcome = await execute('chatModelHourWait');
+		const { run } = outcome;
+		expect(run.status).toBe('error');
+		// Not retried (Max Retries is not set, but no wait past 60 s is waited), not waited out.
+		expect(chatCalls(keys.hourWait)).toHaveLength(1);
+		const waitNamed = /^Rate limit reached, please try again later\. \(the service asked to wait 60 minutes, until \d\d:\d\d:\d\d UTC\)$/;
+		const model = modelRun(run);
+		expect(model.executionStatus).toBe('error');
+		// The package's error, found under the client's APIConnectionError ("Connection error.").
+		expect(model.error?.message).toMatch(waitNamed);
+		expect(model.error?.description).toContain('The node waits at most 60 s for a rate limit, so it was not sent');
+		expect(model.error?.description).toContain('HTTP 429');
+		const failure = run.data.resultData.error;
+		expect(failure?.node?.name).toBe(CHAIN_NODE_NAME);
+		expect(failure?.message).toMatch(waitNamed);
+		// The chain did not sit out any pause: the shortest it could have waited is the 60 s cap.
+		const chainRuns = run.data.resultData.runData[CHAIN_NODE_NAME] as Array<{ executionTime?: number }>;
+		expect(chainRuns[chainRuns.length - 1].executionTime).toBeLessThan(60_000);
+		expectNoKey(keys.hourWait, outcome);
 	});
 
 	test("shares the rate limiter with a Chat Completion node on its credential: a 429's Retry-After, then the pause the model's answer set holds the node back", async () => {
@@ -346,7 +374,7 @@ describe(`Nebula Block Chat Model in n8n ${rt.e2eN8nVersion()}`, () => {
 		const [limitedCall, retriedCall, nodeCall, ...more] = chatCalls(keys.sharedLimit);
 		expect(more).toHaveLength(0);
 		expect(limitedCall.body.messages).toEqual([{ role: 'user', content: 'First, the chain' }]);
-		// The client's retry of the 429 came after its Retry-After (Date.now() on the server: 1 ms of rounding).
+		// The engine's retry of the 429 came after its Retry-After (Date.now() on the server: 1 ms of rounding).
 		expect(retriedCall.body).toEqual(limitedCall.body);
 		expect(retriedCall.at - limitedCall.at).toBeGreaterThanOrEqual(999);
 		// The node waited out the pause the Chat Model's answer set in the limiter they share: a
