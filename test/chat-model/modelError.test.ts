@@ -114,7 +114,7 @@ describe('the Chat Model failed-attempt hook', () => {
 			const nodeError = thrownBy(() => failedAttemptHandler(node, KEY, 2)(new APIConnectionError({ cause: hourLongWait() })));
 			expect(nodeError.message).toBe('Rate limit reached for *** (the service asked to wait 60 minutes, until 13:00:00 UTC)');
 			expect(nodeError.httpCode).toBe('429');
-			expect(nodeError.description).toMatch(/^The node waits at most 60 s for a rate limit, so it was not sent: run the item again after that time\./);
+			expect(nodeError.description).toMatch(/^A request waits at most 60 s for a rate limit, so it was not sent: run the item again after that time\./);
 			expect(nodeError.description).toContain('(HTTP 429, code rate_limit_exceeded, request ID req-429)');
 			expect(nodeError.context.itemIndex).toBe(2);
 			expect(JSON.stringify(nodeError)).not.toContain(KEY);

@@ -45,7 +45,7 @@ describe('Chat Model: retries in the package engine', () => {
 		expect(refused.failure).toMatchObject({ kind: 'http', status: 429, message: 'Rate limit reached, please try again later.' });
 		// The engine gave up: nothing of this call is left to go out later.
 		expect(fake.requests(key)).toHaveLength(1);
-		expect(refused.failure.hint).toMatch(/sent this request 1 time\b/);
+		expect(refused.failure.hint).toMatch(/Sent this request 1 time\b/);
 	});
 
 	it('with Max Retries not set, a 429 with Retry-After 1 is retried after the wait, and the call succeeds', async () => {
@@ -78,7 +78,7 @@ describe('Chat Model: retries in the package engine', () => {
 		expect(named).not.toBeNull();
 		expect(wallTimesBetween(before + 3_600_000, after + 3_600_000 + 1000)).toContain(named?.[1]);
 		expect(refused.failure.status).toBe(429);
-		expect(refused.failure.hint).toContain('The node waits at most 60 s for a rate limit');
+		expect(refused.failure.hint).toContain('A request waits at most 60 s for a rate limit');
 		// While that pause is on, the limiter of the key refuses everyone at once.
 		expect(limiterOf(fake, key).state().refusing).toBe(true);
 
@@ -86,7 +86,7 @@ describe('Chat Model: retries in the package engine', () => {
 		const result = await runChatNode(fake, key, 'From the node, meanwhile');
 		expect(result.error).toBeInstanceOf(NodeApiError);
 		expect(result.error?.message).toMatch(/^Rate limit reached, please try again later\. \(the service asked to wait 60 minutes, until \d\d:\d\d:\d\d UTC\)$/);
-		expect((result.error as NodeApiError).description).toContain('Concurrency Mode Auto fails every request on this API key and host at once');
+		expect((result.error as NodeApiError).description).toContain('every request on this API key and host fails at once');
 		expect(fake.requests(key)).toHaveLength(1);
 
 		// A second call of the model during the pause: refused the same way, never sent.
@@ -101,7 +101,7 @@ describe('Chat Model: retries in the package engine', () => {
 		expect(nodeError).toBeInstanceOf(NodeApiError);
 		expect(nodeError.message).toBe(refused.failure.message);
 		expect(nodeError.httpCode).toBe('429');
-		expect(nodeError.description).toContain('The node waits at most 60 s for a rate limit');
+		expect(nodeError.description).toContain('A request waits at most 60 s for a rate limit');
 		expect(JSON.stringify(nodeError)).not.toContain(key);
 	});
 });

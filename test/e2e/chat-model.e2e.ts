@@ -311,7 +311,7 @@ describe(`Nebula Block Chat Model in n8n ${rt.e2eN8nVersion()}`, () => {
 		expect(model.executionStatus).toBe('error');
 		expect(model.error?.message).toBe('Rate limit reached, please try again later.');
 		// The retry engine's hint: how many times it sent the request, and what to raise.
-		expect(model.error?.description).toContain('sent this request 3 times');
+		expect(model.error?.description).toContain('Sent this request 3 times');
 		expect(model.error?.description).toContain('Raise Max Retries');
 		expect(model.error?.description).toContain('HTTP 429');
 		expect(run.data.resultData.error?.node?.name).toBe(CHAIN_NODE_NAME);
@@ -341,7 +341,7 @@ describe(`Nebula Block Chat Model in n8n ${rt.e2eN8nVersion()}`, () => {
 		expect(model.executionStatus).toBe('error');
 		// The package's error, found under the client's APIConnectionError ("Connection error.").
 		expect(model.error?.message).toMatch(waitNamed);
-		expect(model.error?.description).toContain('The node waits at most 60 s for a rate limit, so it was not sent');
+		expect(model.error?.description).toContain('A request waits at most 60 s for a rate limit, so it was not sent');
 		expect(model.error?.description).toContain('HTTP 429');
 		const failure = run.data.resultData.error;
 		expect(failure?.node?.name).toBe(CHAIN_NODE_NAME);

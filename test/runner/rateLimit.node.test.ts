@@ -224,7 +224,7 @@ describe('Concurrency Auto: every wait bounded and told', () => {
 		expect(errorOf(first)).toBeInstanceOf(NodeApiError);
 		expect(errorOf(first).message).toMatch(/^Rate limit reached for requests \(the service asked to wait 60 minutes, until \d\d:\d\d:\d\d UTC\)$/);
 		expect(errorOf(first).httpCode).toBe('429');
-		expect(errorOf(first).description).toMatch(/Concurrency Mode Auto fails every request on this API key and host at once/);
+		expect(errorOf(first).description).toMatch(/every request on this API key and host fails at once/);
 		// Before, the next execution sent nothing and hung until someone stopped it.
 		const second = await run(key, questions(3));
 		expect(errorOf(second).message).toMatch(/\(the service asked to wait (59|60) minutes, until \d\d:\d\d:\d\d UTC\)$/);
@@ -309,7 +309,7 @@ describe('Concurrency Auto: refusals back off, Max Retries is a promise', () => 
 		fake.script(key, rateLimited(50), rateLimited(50), rateLimited(50));
 		const result = await run(key, questions(1), { maxRetries: 2 });
 		const description = errorOf(result).description ?? '';
-		expect(description).toMatch(/^Concurrency Mode Auto sent this request 3 times, pausing every request on this API key/);
+		expect(description).toMatch(/^Sent this request 3 times, pausing every request on this API key/);
 		expect(description).toMatch(/Raise Max Retries/);
 		expect(description).not.toMatch(/lower Concurrency|Delay Between Batches/);
 		expect(fake.requests(key)).toHaveLength(3);

@@ -134,7 +134,7 @@ describe('requestJson', () => {
 		const namedSeconds = hours * 3600 + minutes * 60 + seconds;
 		const expectedSeconds = until.getUTCHours() * 3600 + until.getUTCMinutes() * 60 + until.getUTCSeconds();
 		expect(Math.abs(namedSeconds - expectedSeconds) % 86_399).toBeLessThanOrEqual(2);
-		expect(error.hint).toMatch(/^The node waits at most 60 s for a rate limit, so it was not sent: run the item again after that time\./);
+		expect(error.hint).toMatch(/^A request waits at most 60 s for a rate limit, so it was not sent: run the item again after that time\./);
 		expect(error.hint).not.toMatch(/Concurrency Mode Auto/);
 	});
 

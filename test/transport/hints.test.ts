@@ -26,12 +26,13 @@ describe('hints that fit the node and the state', () => {
 	it('a rate limit after all tries says what Auto did and what to change, and Fixed advice only under Fixed', () => {
 		const failure = httpFailure({ status: 429, body: { error: { message: 'Slow down', code: 'rate_limit_exceeded' } }, secrets: [] });
 		const underAuto = rateLimitExhausted(failure, { adaptive: true, tries: 9, waitedMs: 63_000 }).hint;
-		expect(underAuto).toMatch(/^Concurrency Mode Auto sent this request 9 times over 63 s of waiting, pausing every request on this API key/);
+		expect(underAuto).toMatch(/^Sent this request 9 times over 63 s of waiting, pausing every request on this API key/);
 		expect(underAuto).toMatch(/Raise Max Retries .* or the Timeout/);
 		expect(underAuto).toMatch(/higher tier/);
-		expect(underAuto).not.toMatch(/lower Concurrency|Delay Between Batches/);
+		// Also shown by the Chat Model, which has no Concurrency options at all.
+		expect(underAuto).not.toMatch(/Concurrency|Delay Between Batches/);
 		const underFixed = rateLimitExhausted(failure, { adaptive: false, tries: 3, waitedMs: 400 }).hint;
-		expect(underFixed).toMatch(/^The node sent this request 3 times; the service still refused\. Raise Max Retries, lower Concurrency or add a Delay Between Batches/);
+		expect(underFixed).toMatch(/^Sent this request 3 times; the service still refused\. Raise Max Retries, lower Concurrency or add a Delay Between Batches/);
 		// The service's own words and code stay.
 		expect(rateLimitExhausted(failure, { adaptive: true, tries: 1, waitedMs: 0 })).toMatchObject({ message: 'Slow down', status: 429, code: 'rate_limit_exceeded' });
 	});

@@ -46,6 +46,28 @@ describe('adaptive limiter', () => {
 		expect(granted).toHaveLength(INITIAL_WINDOW + 2);
 	});
 
+	it('grants at once without queueing while the window has room, and not past it, nor in a pause, nor ahead of a waiter', async () => {
+		const { clock, limiter } = setup();
+		const now = Array.from({ length: INITIAL_WINDOW }, () => limiter.tryAcquire());
+		expect(now.every((permit) => permit !== undefined)).toBe(true);
+		expect(limiter.tryAcquire()).toBeUndefined();
+		const { granted } = acquireMany(limiter, 1);
+		await clock.advance(0);
+		expect(limiter.state().waiting).toBe(1);
+		now[0]?.finish({});
+		// The place freed goes to the one that waited, not to a request that comes after it.
+		expect(limiter.tryAcquire()).toBeUndefined();
+		await clock.advance(0);
+		expect(granted).toHaveLength(1);
+		now[1]?.finish({ status: 429, retryAfterMs: 1_000 });
+		expect(limiter.tryAcquire()).toBeUndefined();
+		const cancelled = new AbortController();
+		cancelled.abort();
+		await clock.advance(1_000);
+		expect(limiter.tryAcquire(cancelled.signal)).toBeUndefined();
+		expect(limiter.tryAcquire()).toBeDefined();
+	});
+
 	it('grows to its maximum while answers come back without 429 and latency holds', async () => {
 		const { clock, limiter } = setup();
 		const { granted } = acquireMany(limiter, 1000);

@@ -256,12 +256,16 @@ export interface RateLimitStory {
 
 const HIGHER_TIER = 'If this happens often, the account\'s rate limit is lower than the workflow needs: ask Nebula Block for a higher tier, or spread the work out.';
 
+function capitalised(text: string): string {
+	return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /** A rate-limit answer (429) after all the tries the item had: what Auto or Fixed did, and what the user can change. */
 export function rateLimitExhausted(error: NebulaBlockError, story: RateLimitStory): NebulaBlockError {
 	const tried = `sent this request ${story.tries} time${story.tries === 1 ? '' : 's'}${story.waitedMs >= 1000 ? ` over ${spokenSpan(story.waitedMs)} of waiting` : ''}`;
 	const hint = story.adaptive
-		? `Concurrency Mode Auto ${tried}, pausing every request on this API key whenever the service refused one; it still refused. Raise Max Retries (or remove it: Auto then retries a rate limit up to 8 times) or the Timeout to wait longer. ${HIGHER_TIER}`
-		: `The node ${tried}; the service still refused. Raise Max Retries, lower Concurrency or add a Delay Between Batches, or set Concurrency Mode to Auto, which paces all items on this API key together. ${HIGHER_TIER}`;
+		? `${capitalised(tried)}, pausing every request on this API key whenever the service refused one; it still refused. Raise Max Retries (not set: up to 8 retries after a rate limit) or the Timeout to wait longer. ${HIGHER_TIER}`
+		: `${capitalised(tried)}; the service still refused. Raise Max Retries, lower Concurrency or add a Delay Between Batches, or set Concurrency Mode to Auto, which paces all items on this API key together. ${HIGHER_TIER}`;
 	return restated(error, { hint });
 }
 
@@ -296,14 +300,11 @@ export function waitTooLong(failure: NebulaBlockError | undefined, wait: Refused
 	const limit =
 		wait.limitMs < LONGEST_RATE_LIMIT_WAIT_MS
 			? `That is longer than what is left of this item's Timeout (${spokenSpan(wait.limitMs)}), so it was not sent: raise the Timeout option to wait it out, or run the item again after that time.`
-			: `The node waits at most ${LONGEST_RATE_LIMIT_WAIT_MS / 1000} s for a rate limit, so it was not sent: run the item again after that time.`;
-	const mode = wait.adaptive
-		? ' Until then Concurrency Mode Auto fails every request on this API key and host at once, so nothing queues up behind the limit.'
-		: '';
+			: `A request waits at most ${LONGEST_RATE_LIMIT_WAIT_MS / 1000} s for a rate limit, so it was not sent: run the item again after that time.`;
+	const mode = wait.adaptive ? ' Until then every request on this API key and host fails at once, so nothing queues up behind the limit.' : '';
 	const hint = `${limit}${mode} ${HIGHER_TIER}`;
 	if (failure) return restated(failure, { message: `${failure.message} (${said})`, hint });
-	const message = said.charAt(0).toUpperCase() + said.slice(1);
-	return new NebulaBlockError({ kind: 'http', message, hint });
+	return new NebulaBlockError({ kind: 'http', message: capitalised(said), hint });
 }
 
 /** The error for a request that found no place among those the key may have in flight before its Timeout ran out. */

@@ -79,7 +79,8 @@ export async function withRetries<T>(
 	};
 	for (;;) {
 		let permit: Permit | undefined;
-		if (limiter) {
+		if (limiter) permit = limiter.tryAcquire(policy.signal);
+		if (limiter && !permit) {
 			const since = clock.now();
 			try {
 				permit = await limiter.acquire(policy.signal, deadline);
