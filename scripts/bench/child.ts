@@ -9,6 +9,7 @@ import { measureMemory } from './memory';
 import { measureOverhead } from './overhead';
 import { measureParsing } from './parsing';
 import { measureRateLimit } from './rateLimit';
+import { measureRecovery } from './recovery';
 import { measureThroughput } from './throughput';
 import { measureTtfc } from './ttfc';
 import { packageModule, type BenchConfig } from './support';
@@ -23,6 +24,7 @@ export const MEASUREMENTS = {
 	memoryStreamedAnswer: (config: BenchConfig) => measureMemory(config, 'streamedAnswer'),
 	memoryStreamedAnswerBareUndici: (config: BenchConfig) => measureMemory(config, 'streamedAnswerBareUndici'),
 	rateLimit: (config: BenchConfig) => measureRateLimit(config),
+	rateLimitRecovery: measureRecovery,
 } as const;
 
 export type MeasurementName = keyof typeof MEASUREMENTS;

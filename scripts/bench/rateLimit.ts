@@ -107,7 +107,15 @@ async function runSetting(config: BenchConfig, server: RemoteFakeNebula, key: st
 	return outputs.reduce((sum, output, index) => sum + countFailed(output, parts[index], setting.label), 0);
 }
 
-async function runExecution(config: BenchConfig, server: RemoteFakeNebula, key: string, items: IDataObject[], setting: RateLimitSetting): Promise<INodeExecutionData[]> {
+/** One execution of the figure's workflow (also figure 7b's, recovery.ts); `signal` cancels it. */
+export async function runExecution(
+	config: BenchConfig,
+	server: RemoteFakeNebula,
+	key: string,
+	items: IDataObject[],
+	setting: Pick<RateLimitSetting, 'label' | 'concurrency'>,
+	signal?: AbortSignal,
+): Promise<INodeExecutionData[]> {
 	const { items: output, error } = await runNode({
 		type: CHAT_NODE_TYPE,
 		packageDir: config.packageDir,
@@ -121,6 +129,7 @@ async function runExecution(config: BenchConfig, server: RemoteFakeNebula, key: 
 		credentials: { nebulaBlockApi: { apiKey: key, baseUrl: server.url } },
 		inputItems: items,
 		continueOnFail: true,
+		signal,
 	});
 	if (error) throw new Error(`${setting.label}: the Chat Completion node failed despite Continue On Fail: ${error.message}`);
 	return output;
@@ -130,7 +139,7 @@ async function runExecution(config: BenchConfig, server: RemoteFakeNebula, key: 
  * Items that ran out of retries on the limit. Anything else (a wrong answer, another error, a
  * missing item) means the figure measured something else, so it stops the benchmark.
  */
-function countFailed(output: INodeExecutionData[], items: IDataObject[], label: string): number {
+export function countFailed(output: INodeExecutionData[], items: IDataObject[], label: string): number {
 	if (output.length !== items.length) throw new Error(`${label}: ${output.length} items out for ${items.length} in`);
 	let failed = 0;
 	output.forEach((item, index) => {

@@ -5,10 +5,11 @@
  *
  * Options: --latency-ms N (100), --token-interval-ms N (0), --items N (200), --rounds N (5),
  * --rate-limit-items N (1000, items of the rate limit figure), --rate-limit-headers (its server
- * also sends x-ratelimit-*-requests headers), --only a,b (measurements:
+ * also sends x-ratelimit-*-requests headers), --recovery-burst-s N (12) and --recovery-observe-s N
+ * (60) (the recovery figure's time at R and after the lift), --only a,b (measurements:
  * throughput, overhead, connections, parsing, ttfc, memoryItems, memoryStreamedAnswer,
- * memoryStreamedAnswerBareUndici, rateLimit; e.g. `npm run bench -- --only rateLimit
- * --rate-limit-items 200` for a quick look at one figure), --out FILE, --docs (also write
+ * memoryStreamedAnswerBareUndici, rateLimit, rateLimitRecovery; e.g. `npm run bench -- --only
+ * rateLimit --rate-limit-items 200` for a quick look at one figure), --out FILE, --docs (also write
  * docs/benchmark.json), --quick (small sizes, for checking the benchmark itself; not for figures),
  * --package DIR (measure the build in another checkout of this package, e.g. a worktree with a
  * candidate fix; it must be built and inside a folder whose node_modules has the dependencies).
@@ -34,6 +35,7 @@ const ALL: MeasurementName[] = [
 	'memoryStreamedAnswer',
 	'memoryStreamedAnswerBareUndici',
 	'rateLimit',
+	'rateLimitRecovery',
 ];
 const CHILD_TIME_LIMIT_MS = 15 * 60_000;
 
@@ -60,7 +62,7 @@ function parseArgs(argv: string[]): Args {
 	};
 	const quick = argv.includes('--quick');
 	const base: BenchConfig = quick
-		? { ...DEFAULT_CONFIG, items: 40, rounds: 2, overheadRequests: 50, parsingMiB: 4, ttfcSamples: 5, memoryItems: 500, memoryAnswerMiB: 1, rateLimitItems: 100 }
+		? { ...DEFAULT_CONFIG, items: 40, rounds: 2, overheadRequests: 50, parsingMiB: 4, ttfcSamples: 5, memoryItems: 500, memoryAnswerMiB: 1, rateLimitItems: 100, recoveryBatchItems: 200, recoveryUnlimitedMs: 6000, recoveryBurstMs: 4000, recoveryObserveMs: 15_000 }
 		: DEFAULT_CONFIG;
 	const config: BenchConfig = {
 		...base,
@@ -70,6 +72,8 @@ function parseArgs(argv: string[]): Args {
 		rounds: Math.max(1, number('rounds', base.rounds)),
 		rateLimitItems: Math.max(1, number('rate-limit-items', base.rateLimitItems)),
 		rateLimitHeaders: argv.includes('--rate-limit-headers') || base.rateLimitHeaders,
+		recoveryBurstMs: number('recovery-burst-s', base.recoveryBurstMs / 1000) * 1000,
+		recoveryObserveMs: Math.max(base.recoveryWindowMs / 1000, number('recovery-observe-s', base.recoveryObserveMs / 1000)) * 1000,
 		packageDir: path.resolve(value('package') ?? base.packageDir),
 	};
 	const only = (value('only')?.split(',').map((name) => name.trim()).filter(Boolean) ?? ALL) as MeasurementName[];

@@ -4,7 +4,7 @@
  * The benchmark keeps the server out of the measured process: its CPU time would otherwise be
  * counted in process.cpuUsage(), and its buffers (a 10 MB answer is ~40 MB of SSE events) in RSS.
  */
-import { startFakeNebula, type FakeNebula, type FakeNebulaOptions, type Step } from '../../test/support/fake-nebula';
+import { startFakeNebula, type FakeNebula, type FakeNebulaOptions, type FakeRateLimit, type Step } from '../../test/support/fake-nebula';
 
 export type ServerCommand =
 	| { id: number; op: 'start'; options: FakeNebulaOptions }
@@ -14,6 +14,7 @@ export type ServerCommand =
 	| { id: number; op: 'requestCount'; key?: string }
 	| { id: number; op: 'maxInFlight'; key?: string }
 	| { id: number; op: 'rateLimitStats'; key?: string }
+	| { id: number; op: 'setRateLimit'; limit?: FakeRateLimit; key?: string }
 	| { id: number; op: 'close' };
 
 export interface ServerReply {
@@ -48,6 +49,10 @@ async function handle(command: ServerCommand): Promise<unknown> {
 			return running().maxInFlight(command.key);
 		case 'rateLimitStats':
 			return running().rateLimitStats(command.key);
+		case 'setRateLimit':
+			running().setRateLimit(command.limit, command.key);
+			// The server's clock at the change, the one its accepted-request times are on.
+			return Date.now();
 		case 'close':
 			await fake?.close();
 			fake = undefined;

@@ -5,7 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 
-import type { FakeNebulaOptions, RateLimitStats, Step } from '../../test/support/fake-nebula';
+import type { FakeNebulaOptions, FakeRateLimit, RateLimitStats, Step } from '../../test/support/fake-nebula';
 import type { ServerCommand, ServerReply } from './server';
 
 export interface RemoteFakeNebula {
@@ -20,6 +20,11 @@ export interface RemoteFakeNebula {
 	maxInFlight(key?: string): Promise<number>;
 	/** What the rate-limited mode (options.rateLimit) accepted and turned away; every request counts as accepted without it. */
 	rateLimitStats(key?: string): Promise<RateLimitStats>;
+	/**
+	 * Sets the rate limit of one key (its tier) or of the whole server; undefined lifts it. Resolves
+	 * with the server's Date.now() at the change, the clock of `rateLimitStats().acceptedAt`.
+	 */
+	setRateLimit(limit: FakeRateLimit | undefined, key?: string): Promise<number>;
 	close(): Promise<void>;
 }
 
@@ -59,6 +64,7 @@ export async function startServerProcess(options: FakeNebulaOptions = {}): Promi
 		requestCount: (key) => call<number>({ op: 'requestCount', key }),
 		maxInFlight: (key) => call<number>({ op: 'maxInFlight', key }),
 		rateLimitStats: (key) => call<RateLimitStats>({ op: 'rateLimitStats', key }),
+		setRateLimit: (limit, key) => call<number>({ op: 'setRateLimit', limit, key }),
 		close: async () => {
 			await call<void>({ op: 'close' }).catch(() => undefined);
 			await stopChild(child);

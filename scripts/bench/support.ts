@@ -41,6 +41,14 @@ export interface BenchConfig {
 	rateLimitLatencyMs: number;
 	/** Whether the rate-limited server sends OpenAI's x-ratelimit-*-requests headers on every answer. */
 	rateLimitHeaders: boolean;
+	/** Recovery figure (7b): items per execution, the executions running one after another. */
+	recoveryBatchItems: number;
+	/** Recovery figure: how long the unlimited reference runs, the burst at R lasts, and the run goes on after the lift. */
+	recoveryUnlimitedMs: number;
+	recoveryBurstMs: number;
+	recoveryObserveMs: number;
+	/** Recovery figure: the span throughput is counted over. */
+	recoveryWindowMs: number;
 }
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -65,6 +73,11 @@ export const DEFAULT_CONFIG: BenchConfig = {
 	rateLimitBurst: 5,
 	rateLimitLatencyMs: 200,
 	rateLimitHeaders: false,
+	recoveryBatchItems: 1000,
+	recoveryUnlimitedMs: 20_000,
+	recoveryBurstMs: 12_000,
+	recoveryObserveMs: 60_000,
+	recoveryWindowMs: 5000,
 };
 
 export const CHAT_NODE_TYPE = 'n8n-nodes-nebula-block.nebulaBlockChat';
