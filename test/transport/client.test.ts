@@ -101,7 +101,7 @@ describe('requestJson', () => {
 		const { connection } = connect();
 		const error = await failure(requestJson({ ...connection, baseUrl: 'ftp://127.0.0.1:1/v1' }, { method: 'GET', path: '/models' }));
 		expect(error.kind).toBe('network');
-		expect(error.code).toBe('UND_ERR_INVALID_ARG');
+		expect(error.code).toBe('ERR_INVALID_URL_SCHEME');
 		expect(error.message).toContain('Invalid URL protocol');
 	});
 

@@ -6,7 +6,8 @@
 import { clock } from '../clock';
 import { AnswerCutShort, readServiceError } from './errors';
 import { parseJsonOrText } from '../json';
-import { failureFor, originOf, parseJsonText, requestIdOf, sendBuffered, startStream } from './exchange';
+import { sendBuffered, startStream } from './exchange';
+import { failureFor, originOf, parseJsonText, requestIdOf } from './response';
 import type { AdaptiveLimiter } from './limiter';
 import { limiterFor } from './limiters';
 import { normalise, withRetries } from './retry';
@@ -14,7 +15,7 @@ import type { StreamHandler } from './stream';
 import type { ApiRequest, Connection, JsonResponse, RequestPolicy, StreamResponse } from './types';
 
 export type { ApiRequest, Connection, JsonResponse, RateLimitStats, RequestPolicy, StreamResponse } from './types';
-export { DEFAULT_IDLE_TIMEOUT_MS } from './exchange';
+export { DEFAULT_IDLE_TIMEOUT_MS } from './response';
 export { DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS } from './retryPolicy';
 
 /** Sends a request and returns its parsed JSON body; error statuses and error bodies throw. */

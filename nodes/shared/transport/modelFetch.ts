@@ -9,7 +9,7 @@ import { fetch as undiciFetch, type Dispatcher } from 'undici';
 
 import { parseJsonOrText } from '../json';
 import { NebulaBlockError } from './errors';
-import { failureFor, type ResponseHead } from './exchange';
+import { failureFor, type ResponseHead } from './response';
 import { limitersOf } from './limiters';
 import { withRetries, type AttemptTicket } from './retry';
 import type { Connection } from './types';

@@ -16,7 +16,7 @@ import {
 	timeoutFailure,
 	waitTooLong,
 } from './errors';
-import type { ResponseHead } from './exchange';
+import type { ResponseHead } from './response';
 import { readQuota, WaitRefused, type AdaptiveLimiter, type Permit, type Quota } from './limiter';
 import { afterFailure, DEFAULT_TIMEOUT_MS, type RetryHistory } from './retryPolicy';
 import type { Connection, RequestPolicy } from './types';
