@@ -1,9 +1,8 @@
-import { setMaxListeners } from 'node:events';
-
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { openChatStream } from './chatStream';
 import { clock } from './clock';
+import { ItemSignals } from './itemSignals';
 import { readConnection, type NebulaConnection } from './connection';
 import { readRunSettings } from './options/collection';
 import type { RateLimitStats } from './transport/client';
@@ -40,15 +39,13 @@ export async function runItems(context: IExecuteFunctions, operation: ItemOperat
 	const chat = openChatStream(context);
 	const continueOnFail = context.continueOnFail();
 
-	const stop = new AbortController();
 	const cancel = context.getExecutionCancelSignal();
-	const signal = cancel ? AbortSignal.any([cancel, stop.signal]) : stop.signal;
-	// Every request in flight (and its retry wait) listens on this one signal; that is by design.
-	setMaxListeners(concurrency * 2 + 10, signal);
+	const signals = new ItemSignals(cancel);
 	const results: INodeExecutionData[][] = new Array(items.length);
 
 	const runOne = async (itemIndex: number): Promise<void> => {
-		const run: ItemRun = { itemIndex, connection, signal, adaptive: mode === 'auto', stats: { responses429: 0, waitedMs: 0 } };
+		const itemSignal = signals.open();
+		const run: ItemRun = { itemIndex, connection, signal: itemSignal.signal, adaptive: mode === 'auto', stats: { responses429: 0, waitedMs: 0 } };
 		const withStats = (json: IDataObject): IDataObject =>
 			includeRateLimitStats ? { ...json, rateLimitStats: { responses429: run.stats.responses429, waitedMs: Math.round(run.stats.waitedMs) } } : json;
 		if (chat) {
@@ -62,7 +59,7 @@ export async function runItems(context: IExecuteFunctions, operation: ItemOperat
 			const error = toNodeError(context.getNode(), caught, itemIndex);
 			// A stopped execution is not an item failure: Continue On Fail must not turn it into data.
 			if (!continueOnFail || cancel?.aborted) {
-				stop.abort();
+				signals.stop();
 				throw error;
 			}
 			// n8n sends its own error chunk when the node throws; a continued item needs ours.
@@ -70,14 +67,16 @@ export async function runItems(context: IExecuteFunctions, operation: ItemOperat
 			// No rate limit stats here: n8n's engine replaces a failed item's json with { error }.
 			results[itemIndex] = [{ json: { error: error.message }, error: error as never, pairedItem: { item: itemIndex } }];
 		} finally {
+			signals.close(itemSignal);
 			chat?.end(itemIndex);
 		}
 	};
 
 	try {
-		if (batchDelayMs > 0) await runInBatches(items.length, concurrency, batchDelayMs, runOne, signal);
+		if (batchDelayMs > 0) await runInBatches(items.length, concurrency, batchDelayMs, runOne, signals.runSignal);
 		else await runPooled(items.length, concurrency, runOne);
 	} finally {
+		signals.dispose();
 		await chat?.drain();
 	}
 	return [results.flat()];
