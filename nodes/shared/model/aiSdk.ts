@@ -1,33 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import type { ISupplyDataFunctions, SupplyData } from 'n8n-workflow';
+import type { ISupplyDataFunctions } from 'n8n-workflow';
 
+import type { SupplyModel } from './sdkTypes';
 import type { ChatModelClass } from './thinking';
 
-/**
- * The model's settings, in the shape of the OpenAI model config of n8n's `supplyModel` (from
- * `@n8n/ai-node-sdk`, or `@n8n/ai-utilities` before it); `buildChatModel` hands them to ChatOpenAI.
- * Declared here so neither module is a build or runtime dependency of the package.
- * `timeout` is in milliseconds; `additionalParams` are sent as they are in the request body.
- */
-export interface OpenAiModelConfig {
-	type: 'openai';
-	baseUrl: string;
-	apiKey: string;
-	model: string;
-	temperature?: number;
-	maxTokens?: number;
-	topP?: number;
-	frequencyPenalty?: number;
-	presencePenalty?: number;
-	timeout?: number;
-	maxRetries?: number;
-	additionalParams?: Record<string, unknown>;
-	onFailedAttempt?: (error: unknown) => void;
-}
-
-export type SupplyModel = (context: ISupplyDataFunctions, config: OpenAiModelConfig) => SupplyData;
+export type { OpenAiModelConfig, SupplyModel } from './sdkTypes';
 
 /** n8n's AI SDK module: where the Chat Model finds n8n's AI modules; `supplyModel` identifies it. */
 export interface AiSdk {

@@ -1,7 +1,7 @@
 import type { OptionValues } from '../options/collection';
 import { OPTION_TABLE } from '../options/table';
 import type { Connection } from '../transport/client';
-import type { OpenAiModelConfig } from './aiSdk';
+import type { OpenAiModelConfig } from './sdkTypes';
 
 export const CHAT_MODEL_DEFAULTS = {
 	timeoutSeconds: OPTION_TABLE.timeout.field.default,
