@@ -15,3 +15,19 @@ function copyCodex() {
 
 exports.build = parallel(copyIcons, copyCodex);
 exports.default = exports.build;
+
+// The cloud edition (scripts/cloud-edition.ts): the same icons and codex, from its staged source.
+const cloudSource = path.resolve('build/cloud/src');
+function copyCloudIcons() {
+	return src(['icons/**/*.{png,svg}', 'nodes/**/*.{png,svg}', 'credentials/**/*.{png,svg}'], {
+		cwd: cloudSource,
+		base: cloudSource,
+		encoding: false,
+	}).pipe(dest(path.resolve('build/cloud/package/dist')));
+}
+
+function copyCloudCodex() {
+	return src(['nodes/**/*.node.json'], { cwd: cloudSource, base: cloudSource }).pipe(dest(path.resolve('build/cloud/package/dist')));
+}
+
+exports.buildCloud = parallel(copyCloudIcons, copyCloudCodex);

@@ -4,31 +4,13 @@
  * (test/support/manual-clock.ts), and an edition that may not use Node's timers swaps this one
  * module at build time (n8n-workflow's own sleep behind it).
  */
-import { NebulaBlockError } from './transport/errors';
+import type { Clock, Timer } from './clockTypes';
+import { cancelledError } from './transport/errors';
 
-export interface Timer {
-	cancel(): void;
-}
-
-export interface Clock {
-	/** Milliseconds on a monotonic scale: for spans and deadlines, never shown. */
-	now(): number;
-	/** Milliseconds since the epoch: for telling a person when a wait ends. */
-	wallNow(): number;
-	/** Runs `run` once after `ms`; a timer never keeps n8n alive on its own. */
-	setTimer(ms: number, run: () => void): Timer;
-	/** Resolves after `ms`; rejects with a cancelled-request error when `signal` aborts first. */
-	sleep(ms: number, signal?: AbortSignal): Promise<void>;
-	/** Resolves on the next turn of the event loop, after pending I/O callbacks. */
-	nextTurn(): Promise<void>;
-}
+export type { Clock, Timer } from './clockTypes';
 
 /** Node refuses a timer past 2^31 - 1 ms (about 24.8 days) and fires it at once: longer ones are re-armed. */
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
-
-export function cancelledError(): NebulaBlockError {
-	return new NebulaBlockError({ kind: 'aborted', message: 'The request was cancelled' });
-}
 
 function nodeTimer(ms: number, run: () => void, keepAlive = false): Timer {
 	let handle: NodeJS.Timeout;

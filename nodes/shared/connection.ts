@@ -16,10 +16,12 @@ export interface NebulaConnection extends Connection {
 	textGenerateUrl: string;
 }
 
-type CredentialReader = Pick<IExecuteFunctions | ILoadOptionsFunctions | ISupplyDataFunctions, 'getCredentials'>;
+type NodeContext = IExecuteFunctions | ILoadOptionsFunctions | ISupplyDataFunctions;
 
-export async function readConnection(context: CredentialReader): Promise<NebulaConnection> {
-	return connectionFromCredential(await context.getCredentials(CREDENTIAL_TYPE));
+export async function readConnection(context: NodeContext): Promise<NebulaConnection> {
+	const connection = connectionFromCredential(await context.getCredentials(CREDENTIAL_TYPE));
+	connection.http = async (options) => await context.helpers.httpRequestWithAuthentication.call(context, CREDENTIAL_TYPE, options);
+	return connection;
 }
 
 /** The credential's fields, with the defaults a credential saved before a field existed lacks. */

@@ -3,7 +3,7 @@ import type { ISupplyDataFunctions } from 'n8n-workflow';
 import type { ModelParts } from '../../nodes/shared/model/aiSdk';
 import { buildChatModel } from '../../nodes/shared/model/chatOpenAi';
 import { chatModelSetup } from '../../nodes/shared/model/config';
-import { ModelRequestFailed } from '../../nodes/shared/transport/modelFetch';
+import { ModelRequestFailed } from '../../nodes/shared/transport/errors';
 import { startFakeNebula } from '../support/fake-nebula';
 import { startTlsFront } from './tlsFront';
 

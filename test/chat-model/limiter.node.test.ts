@@ -9,7 +9,7 @@
 import type { Dispatcher } from 'undici';
 
 import { modelDispatcher } from '../../dist/nodes/shared/model/chatOpenAi';
-import { ModelRequestFailed } from '../../dist/nodes/shared/transport/modelFetch';
+import { ModelRequestFailed } from '../../dist/nodes/shared/transport/errors';
 import { useFakeNebula } from '../support/fake-for-node-tests';
 import { createGate, type Step } from '../support/fake-nebula';
 import { startTunnelProxy } from '../support/tunnel-proxy';

@@ -2,7 +2,7 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { failedAttemptHandler, modelError } from '../../nodes/shared/model/modelError';
 import { httpFailure, networkFailure, waitTooLong } from '../../nodes/shared/transport/errors';
-import { ModelRequestFailed } from '../../nodes/shared/transport/modelFetch';
+import { ModelRequestFailed } from '../../nodes/shared/transport/errors';
 import { packageNode } from '../support/node-fixture';
 
 const node = packageNode('lmChatNebulaBlock', 'Nebula Block Chat Model');

@@ -9,7 +9,7 @@
 import { NodeApiError } from 'n8n-workflow';
 
 import { modelError } from '../../dist/nodes/shared/model/modelError';
-import { ModelRequestFailed } from '../../dist/nodes/shared/transport/modelFetch';
+import { ModelRequestFailed } from '../../dist/nodes/shared/transport/errors';
 import { useFakeNebula } from '../support/fake-for-node-tests';
 import { packageNode } from '../support/node-fixture';
 import { chatCall, limiterOf, modelCalls, rejectionOf, runChatNode } from './modelCalls';

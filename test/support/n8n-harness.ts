@@ -158,6 +158,15 @@ export const START_NODE_NAME = 'Start';
 /** Repository root: test/support -> ../.. */
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
+/**
+ * The edition under test: the main package at the repository root, or with NEBULA_EDITION=cloud
+ * (jest.cloud.config.js) the cloud edition built into build/cloud/package. Tests name node types
+ * by the main package's name; the cloud package's own types answer to those names too.
+ */
+const CLOUD_EDITION = process.env.NEBULA_EDITION === 'cloud';
+const PACKAGE_UNDER_TEST = CLOUD_EDITION ? path.join(REPO_ROOT, 'build', 'cloud', 'package') : REPO_ROOT;
+const MAIN_PACKAGE_NAME = 'n8n-nodes-nebula-block';
+
 /** Runs `nodes` from the start node through n8n-core's WorkflowExecute in 'manual' mode. */
 export async function runWorkflow(opts: RunOptions): Promise<RunResult> {
 	const scope: RunScope = { logs: [], thrown: new Map() };
@@ -190,7 +199,7 @@ export async function runNode(
 }
 
 /** Node types of the package in `directory` (default: repo root) plus `harness.start`; loaded once. */
-export function packageNodeTypes(directory: string = REPO_ROOT): INodeTypes {
+export function packageNodeTypes(directory: string = PACKAGE_UNDER_TEST): INodeTypes {
 	return loadPackage(directory).nodeTypes;
 }
 
@@ -329,7 +338,7 @@ interface LoadedPackage {
 
 const loadedPackages = new Map<string, LoadedPackage>();
 
-function loadPackage(directory: string = REPO_ROOT): LoadedPackage {
+function loadPackage(directory: string = PACKAGE_UNDER_TEST): LoadedPackage {
 	const key = path.resolve(directory);
 	const cached = loadedPackages.get(key);
 	if (cached) return cached;
@@ -372,6 +381,7 @@ function createNodeTypes(loader: PackageDirectoryLoader): INodeTypes {
 	const byName = new Map<string, INodeType | IVersionedNodeType>([[START_NODE_TYPE, startNodeType]]);
 	for (const [name, { type }] of Object.entries(loader.nodeTypes)) {
 		byName.set(`${loader.packageName}.${name}`, type);
+		if (CLOUD_EDITION) byName.set(`${MAIN_PACKAGE_NAME}.${name}`, type);
 	}
 	const lookup = (nodeType: string): INodeType | IVersionedNodeType => {
 		const found = byName.get(nodeType);

@@ -1,8 +1,7 @@
 import type { INode } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
-import { httpFailure, networkFailure, timeoutFailure, toNodeError, type NebulaBlockError } from '../transport/errors';
-import { ModelRequestFailed } from '../transport/modelFetch';
+import { ModelRequestFailed, httpFailure, networkFailure, timeoutFailure, toNodeError, type NebulaBlockError } from '../transport/errors';
 
 /** What the OpenAI client throws (APIError and its kin), as far as it is read here. */
 interface ClientError {

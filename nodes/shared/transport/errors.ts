@@ -108,6 +108,11 @@ function hintFor(init: FailureInit): string | undefined {
 	return KIND_HINTS[init.kind];
 }
 
+/** What a wait or request stopped by the execution's cancel throws. */
+export function cancelledError(): NebulaBlockError {
+	return new NebulaBlockError({ kind: 'aborted', message: 'The request was cancelled' });
+}
+
 /** Replaces every occurrence of each secret with a mask, so no error or log can carry one. */
 export function redact(text: string, secrets: ReadonlyArray<string | undefined>): string {
 	let out = text;
@@ -344,6 +349,23 @@ export function cutShortFailure(
 		code,
 		message: redact(`The connection ended before the answer was complete (${detail})`, secrets),
 	});
+}
+
+/**
+ * What the Chat Model's fetch (modelFetch.ts) rejects with when the retry engine gives up: the package's error, which the model's
+ * failed-attempt hook (model/modelError.ts) finds on the client's APIConnectionError. Its text is
+ * kept off `toString` because the OpenAI client reads any "timeout" there as its own timeout and
+ * then drops the cause.
+ */
+export class ModelRequestFailed extends Error {
+	constructor(readonly failure: NebulaBlockError) {
+		super('The request failed');
+		this.name = 'ModelRequestFailed';
+	}
+
+	override toString(): string {
+		return this.name;
+	}
 }
 
 /**

@@ -8,7 +8,7 @@
 import { fetch as undiciFetch, type Dispatcher } from 'undici';
 
 import { parseJsonOrText } from '../json';
-import { NebulaBlockError } from './errors';
+import { ModelRequestFailed, type NebulaBlockError } from './errors';
 import { failureFor, type ResponseHead } from './response';
 import { limitersOf } from './limiters';
 import { withRetries, type AttemptTicket } from './retry';
@@ -18,23 +18,6 @@ export interface ModelFetchTuning {
 	/** Max Retries as the user set it; undefined when not set. */
 	maxRetries?: number;
 	timeoutMs: number;
-}
-
-/**
- * What this fetch rejects with when the engine gives up: the package's error, which the model's
- * failed-attempt hook (model/modelError.ts) finds on the client's APIConnectionError. Its text is
- * kept off `toString` because the OpenAI client reads any "timeout" there as its own timeout and
- * then drops the cause.
- */
-export class ModelRequestFailed extends Error {
-	constructor(readonly failure: NebulaBlockError) {
-		super('The request failed');
-		this.name = 'ModelRequestFailed';
-	}
-
-	override toString(): string {
-		return this.name;
-	}
 }
 
 type FetchInput = Parameters<typeof undiciFetch>[0];

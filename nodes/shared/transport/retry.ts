@@ -174,7 +174,8 @@ export function normalise(
 		return new NebulaBlockError({ kind: 'aborted', message: 'The request was cancelled', cause });
 	}
 	const code = errorCode(cause);
-	if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+	// undici's timeouts, and axios's (ECONNABORTED: what n8n's helper throws in the cloud edition).
+	if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ECONNABORTED') {
 		return timeoutFailure(code, cause);
 	}
 	return (cutShort ? cutShortFailure : networkFailure)(messageOf(cause), code, [connection.apiKey]);

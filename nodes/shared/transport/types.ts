@@ -1,10 +1,16 @@
 /** The shapes the transport's callers pass in and get back. */
+import type { IHttpRequestOptions } from 'n8n-workflow';
+
+/** n8n's HTTP helper with the credential's authentication, bound to the node's context. */
+export type N8nHttp = (options: IHttpRequestOptions) => Promise<unknown>;
 
 /** Where to send requests and how to authenticate: what the credential holds. */
 export interface Connection {
 	baseUrl: string;
 	apiKey: string;
 	allowUnauthorizedCerts?: boolean;
+	/** What the cloud edition's adapter sends with (exchange.cloud.ts); the main edition sends on its own pool. */
+	http?: N8nHttp;
 }
 
 export interface RequestPolicy {
