@@ -38,12 +38,10 @@ export class NebulaBlockApi implements ICredentialType {
 			default: 'https://api.inference.nebulablock.com/v1',
 			description: 'Where the Text Generate endpoint (/text/generate) lives',
 		},
-		// A yes/no switch, not a secret: the rule guesses "sensitive" from "Certs" in the name, and
-		// a password field cannot hold a boolean. The name is n8n's own for this setting.
-		// eslint-disable-next-line @n8n/community-nodes/credential-password-field
+		// Stored as `ignoreSslIssues` (before 0.2: `allowUnauthorizedCerts`, still read: connection.ts).
 		{
 			displayName: 'Ignore SSL Issues (Insecure)',
-			name: 'allowUnauthorizedCerts',
+			name: 'ignoreSslIssues',
 			type: 'boolean',
 			default: false,
 			description:

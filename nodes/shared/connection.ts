@@ -30,6 +30,7 @@ export function connectionFromCredential(credentials: ICredentialDataDecryptedOb
 		apiKey: String(credentials.apiKey ?? ''),
 		baseUrl: String(credentials.baseUrl || DEFAULT_BASE_URL),
 		textGenerateUrl: String(credentials.textGenerateUrl || DEFAULT_TEXT_GENERATE_URL),
-		allowUnauthorizedCerts: credentials.allowUnauthorizedCerts === true,
+		// `allowUnauthorizedCerts` is what credentials saved before the field was renamed hold.
+		allowUnauthorizedCerts: credentials.ignoreSslIssues === true || credentials.allowUnauthorizedCerts === true,
 	};
 }

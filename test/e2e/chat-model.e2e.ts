@@ -126,7 +126,7 @@ beforeAll(async () => {
 		plain(CREDENTIALS.sharedLimit, keys.sharedLimit, fake.url),
 		plain(CREDENTIALS.wrongKey, WRONG_KEY, fake.url),
 		plain(CREDENTIALS.badOption, keys.badOption, fake.url),
-		plain(CREDENTIALS.tlsAllowed, keys.tlsAllowed, tlsFront.url, { allowUnauthorizedCerts: true }),
+		plain(CREDENTIALS.tlsAllowed, keys.tlsAllowed, tlsFront.url, { ignoreSslIssues: true }),
 		plain(CREDENTIALS.tlsVerified, keys.tlsVerified, tlsFront.url, { allowUnauthorizedCerts: false }),
 	]);
 	await rt.importWorkflows(ctx, [

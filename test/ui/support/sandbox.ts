@@ -33,7 +33,7 @@ export interface SavedCredential {
 	name: string;
 	/** The key the credential holds. */
 	apiKey: string;
-	data: { apiKey: string; baseUrl: string; textGenerateUrl: string; allowUnauthorizedCerts: boolean };
+	data: { apiKey: string; baseUrl: string; textGenerateUrl: string; ignoreSslIssues: boolean };
 }
 
 export interface UiSandbox {
@@ -74,7 +74,7 @@ export async function startUiSandbox(timer: StepTimer, options: { log?: rt.Log }
 }
 
 export async function createCredential(session: rt.RestSession, name: string, apiKey: string, url: string): Promise<SavedCredential> {
-	const data = { apiKey, baseUrl: url, textGenerateUrl: url, allowUnauthorizedCerts: false };
+	const data = { apiKey, baseUrl: url, textGenerateUrl: url, ignoreSslIssues: false };
 	const response = await session.post('/rest/credentials', { name, type: CREDENTIAL_TYPE, data });
 	if (response.status !== 200 || typeof response.body?.data?.id !== 'string') {
 		throw new Error(`Creating credential "${name}" failed: HTTP ${response.status} ${JSON.stringify(response.body).slice(0, 300)}`);
