@@ -55,6 +55,18 @@ function stage(from: string, to: string): void {
 	}
 }
 
+/**
+ * Removes the staged source files the edition does not compile (nothing it ships imports them, e.g.
+ * the main edition's undici pool), so the staged source is exactly the edition's, as its lint sees it.
+ */
+function dropUncompiled(sourceDir: string, distDir: string): void {
+	for (const entry of fs.readdirSync(sourceDir, { withFileTypes: true })) {
+		const source = path.join(sourceDir, entry.name);
+		if (entry.isDirectory()) dropUncompiled(source, path.join(distDir, entry.name));
+		else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') && !fs.existsSync(path.join(distDir, entry.name.replace(/\.ts$/, '.js')))) fs.rmSync(source);
+	}
+}
+
 /** `dist/nodes/X/X.node.js` -> `nodes/X/X.node.ts`. */
 function sourceOf(distFile: string): string {
 	return distFile.replace(/^dist\//, '').replace(/\.js$/, '.ts');
@@ -93,6 +105,7 @@ export function buildCloud(log: (line: string) => void = console.log): string {
 	fs.writeFileSync(path.join(SOURCE_DIR, 'tsconfig.json'), `${JSON.stringify(tsconfig, null, '\t')}\n`);
 	log(`Compiling the cloud edition from ${entryFiles.length} entry files`);
 	execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(SOURCE_DIR, 'tsconfig.json')], { stdio: 'inherit' });
+	dropUncompiled(SOURCE_DIR, path.join(PACKAGE_DIR, 'dist'));
 	execFileSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'gulp', 'bin', 'gulp.js'), 'buildCloud', '--cwd', REPO_ROOT], { stdio: 'inherit' });
 	fs.writeFileSync(path.join(PACKAGE_DIR, 'package.json'), `${JSON.stringify(cloudPackageJson(main), null, '\t')}\n`);
 	for (const file of ['README.md', 'LICENSE', 'CHANGELOG.md']) fs.copyFileSync(path.join(REPO_ROOT, file), path.join(PACKAGE_DIR, file));

@@ -13,9 +13,6 @@
  *   limit (it sends nothing until it is complete); a stream gets the idle limit between two chunks
  *   (5 minutes) for its headers too, and the Timeout for its first event after them.
  */
-import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
-
 import { readStream, readWhole, attemptTimeoutMs, type AnswerControl, type AnswerHandler, type StartedStream } from './answer';
 import { DEFAULT_IDLE_TIMEOUT_MS, targetOf, type BufferedResponse, type ResponseHead } from './response';
 import type { StreamHandler } from './stream';
@@ -40,15 +37,21 @@ export async function startStream(
 	return await started;
 }
 
+/** The body of an answer n8n's helper streams: Node's response stream, read chunk by chunk. */
+interface BodyStream extends AsyncIterable<Buffer> {
+	destroy(error?: Error): void;
+}
+
+/** What n8n's helper resolves with, given `returnFullResponse` and `encoding: 'stream'`. */
 interface FullResponse {
-	body: Readable;
-	headers: IncomingHttpHeaders;
+	body: BodyStream;
+	headers: Record<string, string | string[] | undefined>;
 	statusCode: number;
 }
 
 /** Sends the request through n8n's helper and feeds its answer, chunk by chunk, to `handler`. */
 async function exchange(connection: Connection, apiRequest: ApiRequest, policy: RequestPolicy, stream: boolean, handler: AnswerHandler): Promise<void> {
-	let body: Readable | undefined;
+	let body: BodyStream | undefined;
 	const control: AnswerControl = { abort: (reason) => body?.destroy(reason) };
 	let response: FullResponse;
 	try {
@@ -77,14 +80,14 @@ async function exchange(connection: Connection, apiRequest: ApiRequest, policy: 
 	body = response.body;
 	handler.onResponseStart(control, response.statusCode, plainHeaders(response.headers));
 	try {
-		for await (const chunk of body) handler.onResponseData(control, chunk as Buffer);
+		for await (const chunk of body) handler.onResponseData(control, chunk);
 		handler.onResponseEnd(control, {});
 	} catch (error) {
 		handler.onResponseError(control, whatFailed(error));
 	}
 }
 
-function plainHeaders(headers: IncomingHttpHeaders): ResponseHead['headers'] {
+function plainHeaders(headers: FullResponse['headers']): ResponseHead['headers'] {
 	return Object.fromEntries(Object.entries(headers ?? {}).map(([name, value]) => [name.toLowerCase(), value as string | string[] | undefined]));
 }
 
