@@ -12,5 +12,9 @@ process.env.NEBULA_EDITION = 'cloud';
 module.exports = {
 	...base,
 	testMatch: ['**/*.node.test.ts'],
+	// The main edition's Chat Model path (its fetch through the shared limiter and retry engine):
+	// the cloud edition's Chat Model comes from n8n's supplyModel instead (supply.cloud.test.ts,
+	// test/e2e/cloud-chat-model.e2e.ts).
+	testPathIgnorePatterns: ['/node_modules/', 'test/chat-model/limiter\\.node\\.test\\.ts', 'test/chat-model/retries\\.node\\.test\\.ts'],
 	moduleNameMapper: { '^(?:\\.\\./)+dist/(.*)$': '<rootDir>/build/cloud/package/dist/$1' },
 };

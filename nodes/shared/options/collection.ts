@@ -2,13 +2,15 @@ import type { IDataObject, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import type { ParameterReader } from '../modelParameter';
+import { OPTIONS_THIS_EDITION_LACKS } from './edition';
 import { fieldRule, isUnset } from './rules';
 import { OPTION_TABLE, type NodeVariant, type OptionEntry, type OptionName, type OptionNode, type OptionValue } from './table';
 
 /** The options one node offers, each with its field as that node shows it. */
 export function optionsOf(node: OptionNode): Array<{ name: OptionName; entry: OptionEntry; variant: NodeVariant; field: INodeProperties }> {
+	const lacking = OPTIONS_THIS_EDITION_LACKS[node] ?? [];
 	return (Object.entries(OPTION_TABLE) as Array<[OptionName, OptionEntry]>)
-		.filter(([, entry]) => entry.offeredBy[node] !== undefined)
+		.filter(([name, entry]) => entry.offeredBy[node] !== undefined && !lacking.includes(name))
 		.map(([name, entry]) => {
 			const variant = entry.offeredBy[node] as NodeVariant;
 			const field: INodeProperties = { ...entry.field };
