@@ -7,8 +7,8 @@
  * What n8n's helper does not allow, against the main edition:
  * - It sends every request on a new connection (no keep-alive pool shared across items).
  * - It replaces the request's abort signal with the execution's: cancelling the execution stops a
- *   request, but nothing can stop one request alone before its answer starts (a stream already
- *   answering is stopped by destroying its body).
+ *   request, but nothing can stop one request alone before its answer starts; once it answers, the
+ *   item's signal stops it (its body is destroyed).
  * - Its `timeout` is one socket-idle timeout. A non-streamed answer gets the Timeout as that idle
  *   limit (it sends nothing until it is complete); a stream gets the idle limit between two chunks
  *   (5 minutes) for its headers too, and the Timeout for its first event after them.
@@ -78,12 +78,19 @@ async function exchange(connection: Connection, apiRequest: ApiRequest, policy: 
 		return;
 	}
 	body = response.body;
+	// Once the answer flows, the item's own signal can stop it (another item failed, the run stopped).
+	const signal = policy.signal;
+	const onAbort = () => control.abort(signal?.reason instanceof Error ? signal.reason : new Error('The request was cancelled'));
+	signal?.addEventListener('abort', onAbort, { once: true });
 	handler.onResponseStart(control, response.statusCode, plainHeaders(response.headers));
 	try {
+		if (signal?.aborted) onAbort();
 		for await (const chunk of body) handler.onResponseData(control, chunk);
 		handler.onResponseEnd(control, {});
 	} catch (error) {
 		handler.onResponseError(control, whatFailed(error));
+	} finally {
+		signal?.removeEventListener('abort', onAbort);
 	}
 }
 
