@@ -5,6 +5,7 @@
  */
 import { shutdownHarness } from '../../test/support/n8n-harness';
 import { measureConnections } from './connections';
+import { measureEditions } from './editions';
 import { measureMemory } from './memory';
 import { measureOverhead } from './overhead';
 import { measureParsing } from './parsing';
@@ -25,6 +26,7 @@ export const MEASUREMENTS = {
 	memoryStreamedAnswerBareUndici: (config: BenchConfig) => measureMemory(config, 'streamedAnswerBareUndici'),
 	rateLimit: (config: BenchConfig) => measureRateLimit(config),
 	rateLimitRecovery: measureRecovery,
+	editions: measureEditions,
 } as const;
 
 export type MeasurementName = keyof typeof MEASUREMENTS;

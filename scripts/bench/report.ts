@@ -2,12 +2,13 @@
  * Turns the measurements into the printed table, the target checks and the JSON document.
  */
 import type { ConnectionsResult } from './connections';
+import type { EditionsResult } from './editions';
 import type { MemoryResult } from './memory';
 import type { OverheadResult } from './overhead';
 import type { ParsingResult } from './parsing';
 import type { RateLimitResult } from './rateLimit';
 import { RECOVERED_SHARE, RECOVERY_TARGET_S, type RecoveryResult } from './recovery';
-import { round } from './support';
+import { median, round } from './support';
 import type { ThroughputResult } from './throughput';
 import type { TtfcResult } from './ttfc';
 
@@ -22,6 +23,7 @@ export interface Figures {
 	memoryStreamedAnswerBareUndici?: MemoryResult;
 	rateLimit?: RateLimitResult;
 	rateLimitRecovery?: RecoveryResult;
+	editions?: EditionsResult;
 }
 
 export interface TargetCheck {
@@ -148,6 +150,24 @@ export function headlineRatios(figures: Figures): Record<string, number> {
 		if (recovery.secondsToRecovered !== null) ratios.recoverySecondsTo90 = recovery.secondsToRecovered;
 		recovery.windows.forEach((window) => (ratios[`recoveryVsUnlimited${window.fromS}To${window.toS}s`] = window.vsUnlimited));
 	}
+	const { editions } = figures;
+	if (editions) {
+		for (const edition of ['main', 'cloud'] as const) {
+			const suffix = capitalise(edition);
+			const of = editions[edition];
+			Object.assign(ratios, {
+				[`editionsVsIdealC${editions.concurrency}${suffix}`]: of.vsIdeal,
+				[`editionsCpuUsPerRequestSequential${suffix}`]: of.cpuUsPerRequestSequential,
+				[`editionsCpuUsPerRequestC${editions.concurrency}${suffix}`]: of.cpuUsPerRequestConcurrent,
+				[`editionsConnections${suffix}`]: median(of.connections),
+			});
+		}
+		Object.assign(ratios, {
+			editionsCloudVsMainWallC32: editions.ratios.wall,
+			editionsCloudVsMainCpuSequential: editions.ratios.cpuSequential,
+			editionsCloudVsMainCpuConcurrent: editions.ratios.cpuConcurrent,
+		});
+	}
 	return ratios;
 }
 
@@ -158,7 +178,7 @@ export function headlineRatios(figures: Figures): Record<string, number> {
 export function formatReport(figures: Figures, checks: TargetCheck[], header: string[]): string {
 	const out: string[] = [...header, ''];
 	const section = (title: string, rows: string[][]) => out.push(title, ...table(rows).map((line) => `  ${line}`), '');
-	const { throughput, overhead, connections, parsing, ttfc } = figures;
+	const { throughput, overhead, connections, parsing, ttfc, editions } = figures;
 
 	if (throughput) {
 		section(`1. Throughput: ${throughput.items} items, server latency ${throughput.latencyMs} ms, token interval ${throughput.tokenIntervalMs} ms (ideal = ceil(items / C) x per-answer time; Auto: C = the largest fixed C)`, [
@@ -307,6 +327,26 @@ export function formatReport(figures: Figures, checks: TargetCheck[], header: st
 					'',
 					'',
 				],
+			],
+		);
+	}
+	if (editions) {
+		const { main, cloud } = editions;
+		const span = (values: number[]) => (values.length === 0 ? 'n/a' : Math.min(...values) === Math.max(...values) ? String(values[0]) : `${Math.min(...values)}-${Math.max(...values)}`);
+		const ratio = (value: number, digits: number) => `${fixed(value, digits)}x`;
+		section(
+			`8. Editions side by side: the Chat Completion node in n8n-core's engine, ${editions.items} items; ${editions.processesPerEdition} fresh processes per edition (order ${editions.order.join(', ')}), ${editions.rounds} rounds each; CPU = this process's user + system time / requests`,
+			[
+				['measure', 'main (undici pool)', 'cloud (n8n helper)', 'cloud / main'],
+				[`C = ${editions.concurrency} (Fixed), ${editions.latencyMs} ms latency: wall ms (ideal ${editions.idealMs})`, fixed(main.wallMs, 0), fixed(cloud.wallMs, 0), ratio(editions.ratios.wall, 3)],
+				['  wall / ideal', ratio(main.vsIdeal, 3), ratio(cloud.vsIdeal, 3), ''],
+				['  peak in flight at the server', String(main.peakInFlight), String(cloud.peakInFlight), ''],
+				[`  CPU us per request`, fixed(main.cpuUsPerRequestConcurrent, 0), fixed(cloud.cpuUsPerRequestConcurrent, 0), ratio(editions.ratios.cpuConcurrent, 2)],
+				['sequential (C = 1), no latency: CPU us per request', fixed(main.cpuUsPerRequestSequential, 0), fixed(cloud.cpuUsPerRequestSequential, 0), ratio(editions.ratios.cpuSequential, 2)],
+				['  wall us per request', fixed(main.wallUsPerRequestSequential, 0), fixed(cloud.wallUsPerRequestSequential, 0), ratio(editions.ratios.wallSequential, 2)],
+				[`  TCP connections per ${editions.items} requests (every round)`, span(main.connections), span(cloud.connections), ''],
+				['failed rounds', String(main.failedRounds), String(cloud.failedRounds), ''],
+				...[...main.errors.map((error) => `main: ${error}`), ...cloud.errors.map((error) => `cloud: ${error}`)].map((line) => [line.replace(/\s+/g, ' ').slice(0, 200), '', '', '']),
 			],
 		);
 	}

@@ -8,11 +8,15 @@
  * also sends x-ratelimit-*-requests headers), --recovery-burst-s N (12) and --recovery-observe-s N
  * (60) (the recovery figure's time at R and after the lift), --only a,b (measurements:
  * throughput, overhead, connections, parsing, ttfc, memoryItems, memoryStreamedAnswer,
- * memoryStreamedAnswerBareUndici, rateLimit, rateLimitRecovery; e.g. `npm run bench -- --only
+ * memoryStreamedAnswerBareUndici, rateLimit, rateLimitRecovery, editions; e.g. `npm run bench -- --only
  * rateLimit --rate-limit-items 200` for a quick look at one figure), --out FILE, --docs (also write
  * docs/benchmark.json), --quick (small sizes, for checking the benchmark itself; not for figures),
  * --package DIR (measure the build in another checkout of this package, e.g. a worktree with a
- * candidate fix; it must be built and inside a folder whose node_modules has the dependencies).
+ * candidate fix; it must be built and inside a folder whose node_modules has the dependencies),
+ * --cloud-package DIR (the cloud edition's built package for figure 8, `editions`; default
+ * build/cloud/package, written by `npm run build:cloud`). Figure 8 measures a copy of it taken
+ * when the run starts (under bench-results/, so n8n-workflow still resolves from this repository's
+ * node_modules; removed at the end), so a rebuild during the run does not change what is measured.
  *
  * Expects a build (`npm run bench` builds first): the node runs from dist/ as n8n loads it.
  */
@@ -22,6 +26,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import type { ChildMessage, MeasurementName } from './child';
+import { CLOUD_PACKAGE_NAME } from './editions';
 import { checkTargets, formatReport, headlineRatios, type Figures } from './report';
 import { DEFAULT_CONFIG, REPO_ROOT, type BenchConfig } from './support';
 
@@ -36,6 +41,7 @@ const ALL: MeasurementName[] = [
 	'memoryStreamedAnswerBareUndici',
 	'rateLimit',
 	'rateLimitRecovery',
+	'editions',
 ];
 const CHILD_TIME_LIMIT_MS = 15 * 60_000;
 
@@ -75,6 +81,7 @@ function parseArgs(argv: string[]): Args {
 		recoveryBurstMs: number('recovery-burst-s', base.recoveryBurstMs / 1000) * 1000,
 		recoveryObserveMs: Math.max(base.recoveryWindowMs / 1000, number('recovery-observe-s', base.recoveryObserveMs / 1000)) * 1000,
 		packageDir: path.resolve(value('package') ?? base.packageDir),
+		cloudPackageDir: path.resolve(value('cloud-package') ?? base.cloudPackageDir),
 	};
 	const only = (value('only')?.split(',').map((name) => name.trim()).filter(Boolean) ?? ALL) as MeasurementName[];
 	const unknown = only.filter((name) => !ALL.includes(name));
@@ -144,11 +151,24 @@ async function main(): Promise<void> {
 	const figures: Figures = {};
 	const errors: Record<string, string> = {};
 	const seconds: Record<string, number> = {};
-	for (const name of args.only) {
+	let cloudCopy: string | undefined;
+	let only = args.only;
+	if (only.includes('editions')) {
+		try {
+			cloudCopy = snapshotCloudPackage(args.config, started);
+			process.stderr.write(`[bench] editions: the cloud edition from ${path.relative(REPO_ROOT, args.config.cloudPackageDir) || '.'}, copied to ${path.relative(REPO_ROOT, cloudCopy)}\n`);
+		} catch (error) {
+			errors.editions = error instanceof Error ? error.message : String(error);
+			process.stderr.write(`[bench] editions FAILED: ${errors.editions}\n`);
+			only = only.filter((name) => name !== 'editions');
+		}
+	}
+	const measuredConfig: BenchConfig = cloudCopy ? { ...args.config, cloudPackageDir: cloudCopy } : args.config;
+	for (const name of only) {
 		process.stderr.write(`[bench] ${name} ...\n`);
 		const begin = Date.now();
 		try {
-			(figures as Record<string, unknown>)[name] = await runChild(name, args.config);
+			(figures as Record<string, unknown>)[name] = await runChild(name, measuredConfig);
 		} catch (error) {
 			errors[name] = error instanceof Error ? error.message : String(error);
 			process.stderr.write(`[bench] ${name} FAILED: ${errors[name]}\n`);
@@ -156,6 +176,7 @@ async function main(): Promise<void> {
 		seconds[name] = Math.round((Date.now() - begin) / 100) / 10;
 		process.stderr.write(`[bench] ${name} took ${seconds[name]} s\n`);
 	}
+	if (cloudCopy) fs.rmSync(path.dirname(cloudCopy), { recursive: true, force: true });
 	const loadAfter = os.loadavg();
 	const checks = checkTargets(figures);
 	const document = {
@@ -190,6 +211,24 @@ async function main(): Promise<void> {
 	}
 	// Missed targets are a finding, printed above; only a measurement that could not run fails the command.
 	if (Object.keys(errors).length > 0) process.exitCode = 1;
+}
+
+/**
+ * Copies the cloud edition's built package to bench-results/cloud-package-<run>/package (under the
+ * repository: its dist/ requires n8n-workflow, which resolves from the repository's node_modules),
+ * so figure 8 measures one build even if build/cloud is rebuilt while the run goes on.
+ */
+function snapshotCloudPackage(config: BenchConfig, started: Date): string {
+	const source = config.cloudPackageDir;
+	const manifest = path.join(source, 'package.json');
+	const name = fs.existsSync(manifest) ? (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: string }).name : undefined;
+	if (name !== CLOUD_PACKAGE_NAME || !fs.existsSync(path.join(source, 'dist'))) {
+		throw new Error(`Figure 8 (editions) needs the cloud edition built in ${source} (npm run build:cloud, or --cloud-package DIR); found ${name ?? 'no package'}`);
+	}
+	const target = path.join(REPO_ROOT, 'bench-results', `cloud-package-${started.toISOString().replace(/[:.]/g, '-')}`, 'package');
+	fs.mkdirSync(path.dirname(target), { recursive: true });
+	fs.cpSync(source, target, { recursive: true });
+	return target;
 }
 
 function round2(value: number): number {

@@ -49,6 +49,15 @@ export interface BenchConfig {
 	recoveryObserveMs: number;
 	/** Recovery figure: the span throughput is counted over. */
 	recoveryWindowMs: number;
+	/**
+	 * Editions figure (8): the cloud edition's built package (`npm run build:cloud` writes
+	 * build/cloud/package); run.ts measures a copy of it taken when the run starts.
+	 */
+	cloudPackageDir: string;
+	/** Editions figure: fresh processes per edition, run in the order main, cloud, cloud, main, ... */
+	editionsProcesses: number;
+	/** Editions figure: concurrency of the Concurrency Mode Fixed runs. */
+	editionsConcurrency: number;
 }
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -78,9 +87,14 @@ export const DEFAULT_CONFIG: BenchConfig = {
 	recoveryBurstMs: 12_000,
 	recoveryObserveMs: 60_000,
 	recoveryWindowMs: 5000,
+	cloudPackageDir: path.join(REPO_ROOT, 'build', 'cloud', 'package'),
+	editionsProcesses: 2,
+	editionsConcurrency: 32,
 };
 
 export const CHAT_NODE_TYPE = 'n8n-nodes-nebula-block.nebulaBlockChat';
+/** The cloud edition's package name: its node types are `n8n-nodes-nebula-block-cloud.<name>`. */
+export const CLOUD_CHAT_NODE_TYPE = 'n8n-nodes-nebula-block-cloud.nebulaBlockChat';
 export const MODEL = 'fake/bench-model';
 
 /** Each item asks a different question; the fake answers `Echo: <question>` (4 words). */
@@ -103,18 +117,25 @@ export interface ChatRun {
 	onChunk?: (chunk: StructuredChunk) => void;
 	/** A scripted question instead of `{{ $json.question }}`. */
 	content?: string;
+	/** Node type; default CHAT_NODE_TYPE (the main edition's). */
+	type?: string;
+	/** Sets Concurrency Mode Fixed explicitly (a numeric Concurrency alone selects it too). */
+	fixedMode?: boolean;
 }
 
 /** Runs the Chat Completion node on `items` through n8n's engine; throws if the run failed. */
 export async function runChatNode(run: ChatRun): Promise<INodeExecutionData[]> {
 	const { items, error } = await runNode({
-		type: CHAT_NODE_TYPE,
+		type: run.type ?? CHAT_NODE_TYPE,
 		packageDir: run.packageDir,
 		parameters: {
 			model: { __rl: true, mode: 'id', value: MODEL },
 			messagesSource: 'define',
 			messages: { values: [{ role: 'user', content: run.content ?? '={{ $json.question }}' }] },
-			options: run.concurrency === 'auto' ? { concurrencyMode: 'auto', stream: run.stream } : { concurrency: run.concurrency, stream: run.stream },
+			options:
+				run.concurrency === 'auto'
+					? { concurrencyMode: 'auto', stream: run.stream }
+					: { ...(run.fixedMode && { concurrencyMode: 'fixed' }), concurrency: run.concurrency, stream: run.stream },
 		},
 		credentials: { nebulaBlockApi: { apiKey: run.key, baseUrl: run.server.url } },
 		inputItems: run.items,
