@@ -11,6 +11,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { CLOUD_PACKAGE_NAME, packCloud } from './cloud-edition';
 import { installN8n, isTreeComplete, n8nBinIn, n8nRecipe, withNodeOnPath, type Log, type NodeBinary } from './n8n-install';
 import { killGroup, npmCommand, runCommand, settlesWithin, sleep, tail, track, type CommandResult } from './processes';
 
@@ -26,6 +27,21 @@ export function e2eN8nVersion(): string {
 }
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const PACKAGE_NAME = 'n8n-nodes-nebula-block';
+
+/** The package's two editions: `main` (npm pack of this repository) and `cloud` (scripts/cloud-edition.ts). */
+export type Edition = 'main' | 'cloud';
+
+/** The edition the e2e tests install: env N8N_E2E_EDITION (`main` or `cloud`), else main. */
+export function e2eEdition(): Edition {
+	const edition = process.env.N8N_E2E_EDITION?.trim() || 'main';
+	if (edition !== 'main' && edition !== 'cloud') throw new Error(`N8N_E2E_EDITION is "${edition}": it must be main or cloud`);
+	return edition;
+}
+
+/** The npm name of an edition: its node types are `<name>.nebulaBlockChat` and so on (the credential type is the same). */
+export function editionPackageName(edition: Edition = e2eEdition()): string {
+	return edition === 'cloud' ? CLOUD_PACKAGE_NAME : PACKAGE_NAME;
+}
 
 const silent: Log = () => undefined;
 
@@ -179,17 +195,24 @@ export async function installPackageTarball(folder: UserFolder, tarball: string)
 /**
  * n8n plus a fresh user folder with this package installed from its `npm pack` tarball:
  * what a user gets after installing the community package. The package must be built.
+ * `edition` (default: e2eEdition()) `cloud` installs the cloud edition's tarball instead (built
+ * and packed here, into build/cloud then the user folder), and the context then imports workflows
+ * with their node types under its name (importWorkflows).
  */
-export async function prepareSandbox(options: { log?: Log; parent?: string; version?: string } = {}): Promise<N8nContext & { tarball: string }> {
+export async function prepareSandbox(
+	options: { log?: Log; parent?: string; version?: string; edition?: Edition } = {},
+): Promise<N8nContext & { tarball: string }> {
 	const log = options.log ?? silent;
+	const edition = options.edition ?? e2eEdition();
 	const install = await ensureN8n({ log, version: options.version ?? e2eN8nVersion() });
 	log(`n8n ${install.version} on Node.js ${install.node.major} (${install.node.path}): ${install.dir}`);
 	const folder = createUserFolder({ parent: options.parent });
 	try {
-		const tarball = await packPackage({ destDir: path.join(folder.root, 'pack') });
+		const destDir = path.join(folder.root, 'pack');
+		const tarball = edition === 'cloud' ? packCloud(destDir) : await packPackage({ destDir });
 		const installed = await installPackageTarball(folder, tarball);
 		log(`Installed ${path.basename(tarball)} into ${installed.dir} (${installed.ms} ms)`);
-		return { install, folder, tarball };
+		return edition === 'cloud' ? { install, folder, tarball, packageName: editionPackageName(edition) } : { install, folder, tarball };
 	} catch (error) {
 		removeUserFolder(folder);
 		throw error;
@@ -203,6 +226,8 @@ export async function prepareSandbox(options: { log?: Log; parent?: string; vers
 export interface N8nContext {
 	install: N8nInstall;
 	folder: UserFolder;
+	/** The installed edition's package name when it is not the main one (importWorkflows renames node types to it). */
+	packageName?: string;
 }
 
 export function freePort(): Promise<number> {
@@ -315,9 +340,25 @@ export interface WorkflowFile {
 	[key: string]: unknown;
 }
 
-/** Imports all workflows with one CLI start (each start costs seconds). */
+/**
+ * The workflow with this package's node types (`n8n-nodes-nebula-block.nebulaBlockChat`, ...)
+ * under another edition's package name; the same object for the main package's name.
+ */
+export function onPackage(workflow: WorkflowFile, packageName = PACKAGE_NAME): WorkflowFile {
+	if (packageName === PACKAGE_NAME) return workflow;
+	const prefix = `${PACKAGE_NAME}.`;
+	const nodes = (workflow.nodes as Array<Record<string, any>>).map((node) =>
+		typeof node.type === 'string' && node.type.startsWith(prefix) ? { ...node, type: `${packageName}.${node.type.slice(prefix.length)}` } : node,
+	);
+	return { ...workflow, nodes };
+}
+
+/**
+ * Imports all workflows with one CLI start (each start costs seconds). Written with the main
+ * package's node types; imported under the installed edition's (ctx.packageName).
+ */
 export async function importWorkflows(ctx: N8nContext, workflows: WorkflowFile[], env?: Record<string, string>): Promise<CommandResult> {
-	const file = writeTempJson(ctx, 'workflows-import.json', workflows);
+	const file = writeTempJson(ctx, 'workflows-import.json', workflows.map((workflow) => onPackage(workflow, ctx.packageName)));
 	const result = await runN8n(ctx, ['import:workflow', `--input=${file}`], { env });
 	assertSucceeded('n8n import:workflow', result);
 	return result;

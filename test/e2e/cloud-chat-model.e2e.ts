@@ -9,7 +9,6 @@
  */
 import * as path from 'node:path';
 
-import { CLOUD_PACKAGE_NAME, packCloud } from '../../scripts/cloud-edition';
 import * as rt from '../../scripts/n8n-runtime';
 import { chainWorkflow, CHAIN_NODE_NAME, MODEL_NODE_NAME, type CredentialRef } from '../chat-model/workflows';
 import { startFakeNebula, type FakeNebula, type RecordedRequest } from '../support/fake-nebula';
@@ -26,16 +25,6 @@ const CREDENTIALS = {
 	wrongKey: { id: 'cloudModelWrong1', name: 'Cloud Chat Model: wrong key' },
 	serverError: { id: 'cloudModel5xx001', name: 'Cloud Chat Model: server error' },
 } satisfies Record<string, CredentialRef>;
-
-/** The same workflow on the cloud package's node types (`n8n-nodes-nebula-block-cloud.lmChatNebulaBlock`, ...). */
-function onCloud(workflow: rt.WorkflowFile): rt.WorkflowFile {
-	const nodes = (workflow.nodes as Array<Record<string, any>>).map((node) =>
-		typeof node.type === 'string' && node.type.startsWith(`${rt.PACKAGE_NAME}.`)
-			? { ...node, type: node.type.replace(`${rt.PACKAGE_NAME}.`, `${CLOUD_PACKAGE_NAME}.`) }
-			: node,
-	);
-	return { ...workflow, nodes };
-}
 
 let ctx: rt.N8nContext;
 let fake: FakeNebula;
@@ -67,12 +56,9 @@ function expectNoKey(key: string, outcome: { run: rt.ExecutionResult; command: r
 
 beforeAll(async () => {
 	const log = (line: string) => process.stdout.write(`${line}\n`);
-	const install = await rt.ensureN8n({ version: VERSION, log });
-	const folder = rt.createUserFolder({ prefix: 'n8n-nebula-cloud-' });
-	ctx = { install, folder };
-	const tarball = packCloud(path.join(folder.root, 'pack'));
-	const installed = await rt.installPackageTarball(folder, tarball);
-	log(`Installed ${path.basename(tarball)} into ${installed.dir} (n8n ${install.version})`);
+	// Always the cloud edition, whatever N8N_E2E_EDITION says: the workflows below are imported
+	// with its node types (`n8n-nodes-nebula-block-cloud.lmChatNebulaBlock`, ...).
+	ctx = await rt.prepareSandbox({ version: VERSION, edition: 'cloud', log });
 
 	fake = await startFakeNebula();
 	for (const name of [...Object.keys(CREDENTIALS), 'agent'] as Array<keyof typeof keys>) keys[name] = fake.newKey(name);
@@ -86,11 +72,11 @@ beforeAll(async () => {
 		...Object.entries(CREDENTIALS).map(([name, ref]) => credential(ref, keys[name as keyof typeof CREDENTIALS])),
 	]);
 	await rt.importWorkflows(ctx, [
-		onCloud(rt.readWorkflowFile(AGENT_EXAMPLE)),
-		onCloud(chainWorkflow('cloudModelChain', CREDENTIALS.chain, 'Say hello to the chain', { maxTokens: 64, temperature: 0.3, topP: 0.9, timeout: 30 })),
-		onCloud(chainWorkflow('cloudModelThinking', CREDENTIALS.thinking, 'Think, then answer')),
-		onCloud(chainWorkflow('cloudModelWrongKey', CREDENTIALS.wrongKey, 'Hello with a wrong key')),
-		onCloud(chainWorkflow('cloudModelServerError', CREDENTIALS.serverError, 'Hello to a failing server', { maxRetries: 3 })),
+		rt.readWorkflowFile(AGENT_EXAMPLE),
+		chainWorkflow('cloudModelChain', CREDENTIALS.chain, 'Say hello to the chain', { maxTokens: 64, temperature: 0.3, topP: 0.9, timeout: 30 }),
+		chainWorkflow('cloudModelThinking', CREDENTIALS.thinking, 'Think, then answer'),
+		chainWorkflow('cloudModelWrongKey', CREDENTIALS.wrongKey, 'Hello with a wrong key'),
+		chainWorkflow('cloudModelServerError', CREDENTIALS.serverError, 'Hello to a failing server', { maxRetries: 3 }),
 	]);
 });
 
