@@ -24,6 +24,10 @@ import {
 } from '../support/example-workflows';
 import { schemaProblems } from '../support/schema-check';
 import { StepTimer } from '../support/step-timer';
+import { CHAT_MODEL_NEEDS, CHAT_MODEL_REFUSAL, EDITION } from './edition';
+
+/** Written with the main package's node types, as every example is (imported under the edition's). */
+const MODEL_NODE_TYPE = 'n8n-nodes-nebula-block.lmChatNebulaBlock';
 
 const examples = readExamples();
 const runnable = examples.filter((example) => !example.notRunnableBecause);
@@ -144,9 +148,13 @@ function expectImagesArrived(example: Example, run: rt.ExecutionResult, requests
 	for (const image of images) expect(answers.filter((answer) => answer.includes(image))).not.toEqual([]);
 }
 
+/** An example with the Chat Model, on an n8n the edition's Chat Model does not run on, must fail with its refusal instead. */
+const refusedHere = (example: Example) => CHAT_MODEL_REFUSAL !== undefined && example.nodes.some((node) => node.type === MODEL_NODE_TYPE);
+
 describe('every example in examples/, run by the n8n CLI against the unscripted fake', () => {
-	const runHere = runnable.filter((example) => lacks.get(example.file)?.length === 0);
-	const notHere = runnable.filter((example) => !runHere.includes(example));
+	const runHere = runnable.filter((example) => lacks.get(example.file)?.length === 0 && !refusedHere(example));
+	const refused = runnable.filter((example) => lacks.get(example.file)?.length === 0 && refusedHere(example));
+	const notHere = runnable.filter((example) => !runHere.includes(example) && !refused.includes(example));
 	if (notHere.length > 0) test.skip.each(notHere.map((example) => [example.file]))('%s succeeds with a meaningful result', () => undefined);
 	test.each(runHere.map((example) => [example.file, example] as const))('%s succeeds with a meaningful result', async (_file, example) => {
 		const before = fake.requests(key).length;
@@ -173,6 +181,26 @@ describe('every example in examples/, run by the n8n CLI against the unscripted 
 
 		expect(command.stdout + command.stderr + JSON.stringify(run)).not.toContain(key);
 	});
+	if (refused.length > 0) {
+		test.each(refused.map((example) => [example.file, example] as const))(
+			`%s fails at its Chat Model, which says the ${EDITION} edition's needs n8n ${CHAT_MODEL_NEEDS.n8n} or newer, and sends nothing`,
+			async (_file, example) => {
+				const before = fake.requests(key).length;
+				const outcome = await timer.time(`execute ${example.file}`, () => rt.executeWorkflow(ctx, example.workflow.id));
+				const { run, command } = outcome;
+				if (!run) throw new Error(`n8n printed no run for ${example.file} (exit ${command.code}):\n${command.stderr.slice(-3000)}`);
+				expect(command.code).not.toBe(0);
+				expect(run.status).toBe('error');
+				for (const model of example.nodes.filter((node) => node.type === MODEL_NODE_TYPE)) {
+					const [modelRun] = run.data.resultData.runData[model.name] ?? [];
+					expect({ node: model.name, error: modelRun?.error?.message }).toEqual({ node: model.name, error: CHAT_MODEL_REFUSAL });
+				}
+				expect(String(run.data.resultData.error?.message)).toMatch(/Nebula Block Chat Model/);
+				expect(fake.requests(key).length).toBe(before);
+				expect(command.stdout + command.stderr + JSON.stringify(run)).not.toContain(key);
+			},
+		);
+	}
 });
 
 describe('examples the CLI cannot start', () => {

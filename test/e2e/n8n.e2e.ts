@@ -10,10 +10,11 @@ import * as path from 'node:path';
 import * as rt from '../../scripts/n8n-runtime';
 import { startFakeNebula, type FakeNebula, type RecordedRequest } from '../support/fake-nebula';
 import { StepTimer } from '../support/step-timer';
+import { CHAT_MODEL_NEEDS, CHAT_MODEL_REFUSAL, PACKAGE_NAME } from './edition';
 
 const FIXTURES_DIR = path.join(__dirname, 'workflows');
-const CHAT_TYPE = 'n8n-nodes-nebula-block.nebulaBlockChat';
-const TEXT_TYPE = 'n8n-nodes-nebula-block.nebulaBlockTextGenerate';
+const CHAT_TYPE = `${PACKAGE_NAME}.nebulaBlockChat`;
+const TEXT_TYPE = `${PACKAGE_NAME}.nebulaBlockTextGenerate`;
 
 /** Looks like a real key, so a leak would be a recognisable string. */
 const WRONG_KEY = `nb-live-${randomBytes(12).toString('hex')}`;
@@ -47,6 +48,15 @@ function workflowError(run: rt.ExecutionResult) {
 	const error = run.data.resultData.error;
 	if (!error) throw new Error('The workflow did not fail');
 	return error;
+}
+
+/** The Chat Model on an n8n it does not run on: its own words on its node, n8n's error naming it, nothing sent. */
+function expectChatModelRefused(run: rt.ExecutionResult, requestsBefore: number): void {
+	const [modelRun] = run.data.resultData.runData['Nebula Block Chat Model'] ?? [];
+	expect(modelRun?.error?.message).toBe(CHAT_MODEL_REFUSAL);
+	// n8n stops the chain or agent with an error that names the sub-node.
+	expect(workflowError(run).message).toMatch(/Nebula Block Chat Model/);
+	expect(fake.requests(exampleKey).length).toBe(requestsBefore);
 }
 
 beforeAll(async () => {
@@ -193,7 +203,7 @@ describe('the example workflows, run by the CLI', () => {
 	// Skipped on an n8n that lacks the example's AI Agent version (known when n8n is installed before jest starts, as test:compat does).
 	const agentExample = rt.readWorkflowFile(path.join(rt.EXAMPLES_DIR, 'ai-agent-with-nebula-tool.json'));
 	const agentLacks = rt.isN8nInstalled(rt.e2eN8nVersion()) ? rt.missingNodeVersions(rt.n8nInstallDir(rt.e2eN8nVersion()), agentExample) : [];
-	(agentLacks.length > 0 ? test.skip : test)('an AI Agent with the Nebula Block Chat Model calls the Chat Completion node as a tool', async () => {
+	(agentLacks.length > 0 || CHAT_MODEL_REFUSAL ? test.skip : test)('an AI Agent with the Nebula Block Chat Model calls the Chat Completion node as a tool', async () => {
 		const brief = 'Three taglines for Crumb & Code bakery';
 		const finalAnswer = 'Best tagline: Fresh from the oven, smart from the start.';
 		const before = fake.requests(exampleKey).length;
@@ -221,19 +231,30 @@ describe('the example workflows, run by the CLI', () => {
 		expect(calls[1].body.messages.at(-1)).toEqual({ role: 'user', content: brief });
 		expect(JSON.stringify(calls[2].body.messages)).toContain(`Echo: ${brief}`);
 	});
+	if (CHAT_MODEL_REFUSAL) {
+		(agentLacks.length > 0 ? test.skip : test)(
+			`n8n before ${CHAT_MODEL_NEEDS.n8n}: the AI Agent example fails at its Chat Model, which says it needs n8n ${CHAT_MODEL_NEEDS.n8n} or newer, and sends nothing`,
+			async () => {
+				const before = fake.requests(exampleKey).length;
+				const { run, outcome } = await execute('exampleAgentTool');
+				expect(outcome.command.code).not.toBe(0);
+				expect(run.status).toBe('error');
+				expectChatModelRefused(run, before);
+				expect(rt.runCount(run, 'Copywriter')).toBe(0);
+			},
+		);
+	}
 });
 
-/** The Chat Model builds on n8n's AI SDK, which n8n has from 2.8 on; Basic LLM Chain 1.7 is in n8n 1.x too. */
-const N8N_HAS_AI_SDK = (() => {
-	const [major, minor] = rt.e2eN8nVersion().split('.').map(Number);
-	return major > 2 || (major === 2 && minor >= 8);
-})();
-/** The Chat Model's own words on an n8n with neither AI SDK module (nodes/shared/model/aiSdk.ts). */
-const REFUSAL = 'This n8n has neither @n8n/ai-node-sdk nor @n8n/ai-utilities, which the Nebula Block Chat Model needs (n8n 2.8 or newer)';
+/**
+ * The Chat Model builds on n8n's AI SDK, which n8n has from 2.8 on (the cloud edition's on
+ * @n8n/ai-node-sdk, from 2.16 on: CHAT_MODEL_NEEDS); Basic LLM Chain 1.7 is in n8n 1.x too.
+ */
+const MODEL_N8N = CHAT_MODEL_NEEDS.n8n;
 const CHAIN_PROMPT = 'Say hello through a chain that n8n 1.x has too';
 
 describe('the Chat Model in a Basic LLM Chain 1.7 (a chain version n8n 1.x has too)', () => {
-	(N8N_HAS_AI_SDK ? test : test.skip)('n8n 2.8 or newer: the chain answers through the Chat Model', async () => {
+	(CHAT_MODEL_REFUSAL ? test.skip : test)(`n8n ${MODEL_N8N} or newer: the chain answers through the Chat Model`, async () => {
 		const before = fake.requests(exampleKey).length;
 		const { run, outcome } = await execute('e2eChatModelChain');
 		expect(run.data.resultData.error).toBeUndefined();
@@ -243,14 +264,10 @@ describe('the Chat Model in a Basic LLM Chain 1.7 (a chain version n8n 1.x has t
 		expect(fake.requests(exampleKey).slice(before).map((request) => request.path)).toEqual(['/v1/chat/completions']);
 	});
 
-	(N8N_HAS_AI_SDK ? test.skip : test)('n8n before 2.8: the Chat Model refuses, saying it needs n8n 2.8 or newer, and sends nothing', async () => {
+	(CHAT_MODEL_REFUSAL ? test : test.skip)(`n8n before ${MODEL_N8N}: the Chat Model refuses, saying it needs n8n ${MODEL_N8N} or newer, and sends nothing`, async () => {
 		const before = fake.requests(exampleKey).length;
 		const { run } = await execute('e2eChatModelChain');
-		const [modelRun] = run.data.resultData.runData['Nebula Block Chat Model'] ?? [];
-		expect(modelRun?.error?.message).toBe(REFUSAL);
-		// n8n stops the chain with an error that names the sub-node.
-		expect(workflowError(run).message).toMatch(/Nebula Block Chat Model/);
-		expect(fake.requests(exampleKey).length).toBe(before);
+		expectChatModelRefused(run, before);
 	});
 });
 
@@ -333,7 +350,8 @@ describe('n8n start', () => {
 				data: { apiKey: exampleKey, baseUrl: fake.url, textGenerateUrl: fake.url },
 			},
 		});
-		expect(tested.body.data.status).toBe('OK');
+		// With its message, so a failure shows the credential test's words.
+		expect(`${tested.body.data.status}: ${tested.body.data.message}`).toMatch(/^OK: /);
 		printed.push(n8n.output());
 	});
 });

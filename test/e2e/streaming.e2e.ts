@@ -12,11 +12,14 @@ import * as path from 'node:path';
 import * as rt from '../../scripts/n8n-runtime';
 import { createGate, startFakeNebula, type FakeNebula, type RecordedRequest } from '../support/fake-nebula';
 import { StepTimer } from '../support/step-timer';
+import { CHAT_MODEL_NEEDS, CHAT_MODEL_REFUSAL, EDITION } from './edition';
 
 const CHAT_TYPE = 'n8n-nodes-nebula-block.nebulaBlockChat';
 const CHAT_TOOL_TYPE = 'n8n-nodes-nebula-block.nebulaBlockChatTool';
 const MODEL_TYPE = 'n8n-nodes-nebula-block.lmChatNebulaBlock';
 const EXAMPLE_FILE = path.join(rt.EXAMPLES_DIR, 'chatbot-streaming.json');
+const EXAMPLE_WORKFLOW = rt.readWorkflowFile(EXAMPLE_FILE);
+const EXAMPLE_TRIGGER = EXAMPLE_WORKFLOW.nodes.find((node: any) => node.type === '@n8n/n8n-nodes-langchain.chatTrigger') as { webhookId: string };
 
 /** Each credential has its own key, so every test scripts and reads only its own requests. */
 const CREDENTIALS = {
@@ -270,6 +273,48 @@ async function lastExecution(workflowId: string): Promise<rt.ExecutionResult> {
 	return { ...execution.body.data, data: flatted.parse(execution.body.data.data) } as rt.ExecutionResult;
 }
 
+/** A workflow's saved executions, newest first. */
+async function executions(workflowId: string): Promise<Array<{ id: string; status: string }>> {
+	const list = await session.get(`/rest/executions?filter=${encodeURIComponent(JSON.stringify({ workflowId }))}&limit=20`);
+	return list.body.data.results as Array<{ id: string; status: string }>;
+}
+
+/**
+ * A test of the Chat Model under an agent. On an n8n the edition's Chat Model does not run on, the
+ * same request instead must end an execution that failed at the Chat Model with its own words,
+ * with nothing sent to Nebula Block.
+ */
+function modelTest(title: string, fn: () => Promise<void>, refused: { workflowId: string; streams: boolean; send: () => Promise<Response> }): void {
+	if (CHAT_MODEL_REFUSAL === undefined) {
+		test(title, fn);
+		return;
+	}
+	test.skip(title, fn);
+	const what = title.split(':')[0];
+	test(`${what}, on n8n before ${CHAT_MODEL_NEEDS.n8n}: the ${EDITION} edition's Chat Model fails the execution, saying it needs n8n ${CHAT_MODEL_NEEDS.n8n} or newer, and sends nothing`, async () => {
+		const requestsBefore = fake.requests().length;
+		const before = new Set((await executions(refused.workflowId)).map((execution) => execution.id));
+		const response = await refused.send();
+		// A streaming webhook hands the client n8n's error chunk with the model's words; one that answers at the end, n8n's HTTP 500.
+		expect(`HTTP ${response.status} ${await response.text()}`).toContain(refused.streams ? `HTTP 200 {"type":"error","content":${JSON.stringify(CHAT_MODEL_REFUSAL)}` : 'HTTP 500 {"message":"Error in workflow"}');
+		// n8n may finish saving the execution a moment after the response ends.
+		let finished: { id: string; status: string } | undefined;
+		for (let tries = 0; tries < 40 && finished === undefined; tries++) {
+			finished = (await executions(refused.workflowId)).find((execution) => !before.has(execution.id) && !['new', 'running'].includes(execution.status));
+			if (finished === undefined) await rt.sleep(250);
+		}
+		expect(finished?.status).toBe('error');
+		const run = await lastExecution(refused.workflowId);
+		expect(run.data.resultData.runData['Nebula Block Chat Model']?.[0]?.error?.message).toBe(CHAT_MODEL_REFUSAL);
+		expect(String(run.data.resultData.error?.message)).toMatch(/Nebula Block Chat Model/);
+		expect(fake.requests().length).toBe(requestsBefore);
+	});
+}
+
+function postJson(route: string, body: unknown): Promise<Response> {
+	return fetch(`${n8n.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
 beforeAll(async () => {
 	ctx = await timer.time('install n8n if needed, pack, install the package', () =>
 		rt.prepareSandbox({ log: (line) => process.stdout.write(`${line}\n`) }),
@@ -352,7 +397,7 @@ describe(`streaming to the chat in n8n ${rt.e2eN8nVersion()}`, () => {
 		});
 	});
 
-	test('AI Agent with the Chat Completion node as its tool: the client gets the agent answer, token by token, and none of the tool text', async () => {
+	modelTest('AI Agent with the Chat Completion node as its tool: the client gets the agent answer, token by token, and none of the tool text', async () => {
 		const toolText = 'PRIVATE tool notes: one two three';
 		const finalAnswer = 'The best tagline is Fresh code, fresh bread.';
 		const gate = createGate();
@@ -389,9 +434,9 @@ describe(`streaming to the chat in n8n ${rt.e2eN8nVersion()}`, () => {
 		const modelRuns = run.data.resultData.runData['Nebula Block Chat Model'];
 		const logged = (modelRuns.at(-1)?.data as any).ai_languageModel[0][0].json;
 		expect(logged.tokenUsage).toEqual({ promptTokens: 41, completionTokens: 9, totalTokens: 50 });
-	});
+	}, { workflowId: 'streamAgent', streams: true, send: () => postJson(`/webhook/${PATHS.agent}`, { question: 'Find us a tagline' }) });
 
-	test('a reasoning model under the agent: its <think> block and reasoning_content stay out of the streamed answer', async () => {
+	modelTest('a reasoning model under the agent: its <think> block and reasoning_content stay out of the streamed answer', async () => {
 		fake.script(keys.agentModel, {
 			kind: 'reply',
 			content: '<think>PRIVATE musing about the question</think>\n\nThe answer is 42.',
@@ -401,9 +446,9 @@ describe(`streaming to the chat in n8n ${rt.e2eN8nVersion()}`, () => {
 		await reader.finished;
 		expect(JSON.stringify(reader.chunks)).not.toContain('PRIVATE');
 		expect(textOf(ofNode(reader.chunks, 'AI Agent'))).toBe('The answer is 42.');
-	});
+	}, { workflowId: 'streamAgent', streams: true, send: () => postJson(`/webhook/${PATHS.agent}`, { question: 'What is the answer?' }) });
 
-	test('a reasoning model under an agent that does not stream: its <think> block and reasoning_content stay out of the answer', async () => {
+	modelTest('a reasoning model under an agent that does not stream: its <think> block and reasoning_content stay out of the answer', async () => {
 		fake.script(keys.quietModel, {
 			kind: 'reply',
 			content: '<think>PRIVATE musing</think>\n\nThe answer is 42.',
@@ -418,9 +463,9 @@ describe(`streaming to the chat in n8n ${rt.e2eN8nVersion()}`, () => {
 		expect(await response.json()).toEqual({ output: 'The answer is 42.' });
 		const [call] = chatCalls(keys.quietModel);
 		expect(call.body.stream).not.toBe(true);
-	});
+	}, { workflowId: 'streamAgentQuiet', streams: false, send: () => postJson(`/webhook/${PATHS.quiet}`, { question: 'What is the answer?' }) });
 
-	test('the chatbot example: Chat Trigger (streaming) -> AI Agent, the answer streams and the tool text stays out', async () => {
+	modelTest('the chatbot example: Chat Trigger (streaming) -> AI Agent, the answer streams and the tool text stays out', async () => {
 		const finalAnswer = 'Here is your tagline: Crumbs and code, baked daily.';
 		const gate = createGate();
 		fake.script(
@@ -449,5 +494,5 @@ describe(`streaming to the chat in n8n ${rt.e2eN8nVersion()}`, () => {
 		const calls = chatCalls(keys.example);
 		expect(calls).toHaveLength(3);
 		expect(calls[1].body.messages.at(-1)).toEqual({ role: 'user', content: 'One tagline for a bakery' });
-	});
+	}, { workflowId: EXAMPLE_WORKFLOW.id, streams: true, send: () => postJson(`/webhook/${EXAMPLE_TRIGGER.webhookId}/chat`, { action: 'sendMessage', sessionId: 'e2e-session-refused', chatInput: 'Write a tagline for our bakery' }) });
 });
