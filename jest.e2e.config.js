@@ -9,7 +9,12 @@ module.exports = {
 	testMatch: ['**/*.e2e.ts'],
 	// Queue mode (PostgreSQL, Redis, a main and two worker n8n processes) is its own step,
 	// `npm run test:queue` (also in .ci/run), so its servers and its time show apart from the rest.
-	testPathIgnorePatterns: process.env.N8N_E2E_QUEUE ? [] : ['/queue-mode\\.e2e\\.ts$'],
+	// The cloud edition's Chat Model file installs the cloud edition whatever N8N_E2E_EDITION says:
+	// it runs with the cloud edition's runs (`npm run test:e2e:cloud`, `test:e2e:cloud:newest`) only.
+	testPathIgnorePatterns: [
+		...(process.env.N8N_E2E_QUEUE ? [] : ['/queue-mode\\.e2e\\.ts$']),
+		...(process.env.N8N_E2E_EDITION === 'cloud' ? [] : ['/cloud-chat-model\\.e2e\\.ts$']),
+	],
 	transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
 	// The first run on a fresh clone installs n8n (about 6-7 minutes, into the cache `npm run demo` uses) inside beforeAll.
 	testTimeout: 20 * 60_000,
