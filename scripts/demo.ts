@@ -15,7 +15,11 @@
  * Run by `node --import tsx`, not the tsx CLI: the CLI's signal relay SIGKILLs a child that does
  * not confirm a Ctrl-C within 60 ms, which a busy 2-core machine misses, leaving n8n running.
  *
- * Settings: DEMO_PORT (5678), DEMO_DATA_DIR (<repo>/.cache/demo), DEMO_FRESH=1 or --fresh,
+ * `--cloud` (or DEMO_EDITION=cloud) runs the cloud edition (scripts/cloud-edition.ts) instead, on
+ * n8n 2.41.1 by default (its Chat Model needs 2.16 or newer), in a data folder of its own.
+ *
+ * Settings: DEMO_PORT (5678), DEMO_DATA_DIR (<repo>/.cache/demo, or demo-cloud), DEMO_FRESH=1 or --fresh,
+ * DEMO_EDITION (main or cloud), DEMO_N8N_VERSION (2.8.4 for main, 2.41.1 for cloud),
  * DEMO_EXAMPLE (a workflow id: run only that example; `none`: run none), DEMO_REIMPORT (example
  * ids, or `all`: import them again over the user's version), DEMO_EXAMPLES_DIR (<repo>/examples),
  * N8N_CACHE_DIR (where n8n is installed, <repo>/.cache), NEBULA_API_KEY, NEBULA_BASE_URL,
@@ -27,11 +31,16 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 
 import { importsOf, parseReimport, planExamples, recordAfter, type ExampleStep, type ImportedExample } from './demo-examples';
+import { packCloud } from './cloud-edition';
 import * as rt from './n8n-runtime';
 import { startFakeNebula, type FakeNebula } from '../test/support/fake-nebula';
 
 const PORT = Number(process.env.DEMO_PORT ?? 5678);
-const DATA_DIR = path.resolve(process.env.DEMO_DATA_DIR ?? path.join(rt.REPO_ROOT, '.cache', 'demo'));
+const EDITION = demoEdition();
+/** The cloud edition's Chat Model needs n8n 2.16 or newer (@n8n/ai-node-sdk). */
+const N8N_VERSION = process.env.DEMO_N8N_VERSION?.trim() || (EDITION === 'cloud' ? '2.41.1' : rt.N8N_VERSION);
+// One folder per edition: both define the same credential type, and their node types differ.
+const DATA_DIR = path.resolve(process.env.DEMO_DATA_DIR ?? path.join(rt.REPO_ROOT, '.cache', EDITION === 'cloud' ? 'demo-cloud' : 'demo'));
 const FRESH = process.argv.includes('--fresh') || ['1', 'true'].includes(process.env.DEMO_FRESH ?? '');
 const EXAMPLE_TO_RUN = process.env.DEMO_EXAMPLE?.trim() || 'all';
 const EXAMPLES_DIR = path.resolve(process.env.DEMO_EXAMPLES_DIR?.trim() || rt.EXAMPLES_DIR);
@@ -357,6 +366,25 @@ async function ownerAccount(url: string): Promise<string> {
 	}
 }
 
+function demoEdition(): rt.Edition {
+	const edition = process.argv.includes('--cloud') ? 'cloud' : process.env.DEMO_EDITION?.trim() || 'main';
+	if (edition !== 'main' && edition !== 'cloud') throw new Error(`DEMO_EDITION is "${edition}": it must be main or cloud`);
+	return edition;
+}
+
+/** A data folder given to both editions holds one at a time: they define the same credential type. */
+function removeOtherEdition(folder: rt.UserFolder): void {
+	const other = rt.editionPackageName(EDITION === 'cloud' ? 'main' : 'cloud');
+	const dir = path.join(folder.nodesDir, 'node_modules', other);
+	if (!fs.existsSync(dir)) return;
+	fs.rmSync(dir, { recursive: true, force: true });
+	const registryPath = path.join(folder.nodesDir, 'package.json');
+	const registry = JSON.parse(fs.readFileSync(registryPath, 'utf8')) as { dependencies?: Record<string, string> };
+	delete registry.dependencies?.[other];
+	fs.writeFileSync(registryPath, JSON.stringify(registry, null, 2));
+	say(`Removed ${other} from ${folder.nodesDir}: this run installs the ${EDITION} edition, and one n8n holds one edition`);
+}
+
 async function main(): Promise<void> {
 	await assertPortFree(PORT);
 	if (FRESH && fs.existsSync(path.join(DATA_DIR, '.n8n'))) {
@@ -367,15 +395,17 @@ async function main(): Promise<void> {
 	const firstRun = !fs.existsSync(path.join(DATA_DIR, '.n8n', 'database.sqlite'));
 	say(`n8n data folder: ${DATA_DIR} (${firstRun ? 'new' : 'kept from an earlier run'})`);
 
-	if (!rt.isN8nInstalled()) {
-		say(`n8n ${rt.N8N_VERSION} is not installed in ${path.dirname(rt.n8nInstallDir())} yet: installing it (once; about 6-7 minutes and 2.3 GB)...`);
+	if (!rt.isN8nInstalled(N8N_VERSION)) {
+		say(`n8n ${N8N_VERSION} is not installed in ${path.dirname(rt.n8nInstallDir(N8N_VERSION))} yet: installing it (once; about 6-7 minutes and 2.3 GB)...`);
 	}
-	const install = await rt.ensureN8n({ log: say });
+	const install = await rt.ensureN8n({ version: N8N_VERSION, log: say });
 	const folder = rt.openUserFolder(DATA_DIR);
-	const ctx: rt.N8nContext = { install, folder };
-	const tarball = await rt.packPackage({ destDir: path.join(DATA_DIR, 'pack') });
+	const ctx: rt.N8nContext = EDITION === 'cloud' ? { install, folder, packageName: rt.editionPackageName('cloud') } : { install, folder };
+	removeOtherEdition(folder);
+	const packDir = path.join(DATA_DIR, 'pack');
+	const tarball = EDITION === 'cloud' ? packCloud(packDir) : await rt.packPackage({ destDir: packDir });
 	const installed = await rt.installPackageTarball(folder, tarball);
-	say(`Installed ${path.basename(tarball)} into ${installed.dir}`);
+	say(`Installed ${path.basename(tarball)} (the ${EDITION} edition) into ${installed.dir}`);
 
 	const endpoints = await service();
 	say(`Nebula Block: ${endpoints.label}`);
