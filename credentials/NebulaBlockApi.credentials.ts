@@ -1,8 +1,11 @@
 import type {
 	IAuthenticateGeneric,
+	ICredentialTestRequest,
 	ICredentialType,
 	INodeProperties,
 } from 'n8n-workflow';
+
+import { connectionTestRequest } from './connectionTest';
 
 export class NebulaBlockApi implements ICredentialType {
 	name = 'nebulaBlockApi';
@@ -58,6 +61,7 @@ export class NebulaBlockApi implements ICredentialType {
 		},
 	};
 
-	// The connection test is the nodes' `nebulaBlockApiTest` method (nodes/shared/methods/testCredential.ts):
-	// it asks both list endpoints of the service, which one test request cannot.
+	// Main edition: none, so n8n runs the nodes' `nebulaBlockApiTest` method, which asks both list
+	// endpoints of the service; the cloud edition has a request here (connectionTest.cloud.ts).
+	test?: ICredentialTestRequest = connectionTestRequest;
 }
