@@ -2,10 +2,13 @@
  * One abort signal per item in flight, all aborted at once when the execution is cancelled or the
  * node stops. A signal shared by every item would carry a listener for each request and wait in
  * flight, past the ten Node warns about; raising that limit takes `node:events`, which an edition
- * n8n verifies may not import.
+ * n8n verifies may not import. A finished item's controller, never aborted and with every listener
+ * removed by the code that added it, serves the next item: a new one per item cost about 1 KB
+ * each, 10 MiB of garbage per 10,000 items (benchmark figure 6).
  */
 export class ItemSignals {
 	private readonly running = new Set<AbortController>();
+	private readonly spare: AbortController[] = [];
 	private readonly stopped = new AbortController();
 
 	constructor(private readonly cancel: AbortSignal | undefined) {
@@ -20,14 +23,19 @@ export class ItemSignals {
 
 	/** A signal for one item, aborted already if the run has stopped. */
 	open(): AbortController {
-		const item = new AbortController();
-		if (this.stopped.signal.aborted) item.abort(this.stopped.signal.reason);
-		else this.running.add(item);
+		if (this.stopped.signal.aborted) {
+			const item = new AbortController();
+			item.abort(this.stopped.signal.reason);
+			return item;
+		}
+		const item = this.spare.pop() ?? new AbortController();
+		this.running.add(item);
 		return item;
 	}
 
+	/** The item is done: its controller serves the next one, unless it was aborted. */
 	close(item: AbortController): void {
-		this.running.delete(item);
+		if (this.running.delete(item) && !item.signal.aborted) this.spare.push(item);
 	}
 
 	/** Stops every item in flight and every item still to start. */

@@ -35,6 +35,17 @@ describe('item signals', () => {
 		expect(getEventListeners(cancel.signal, 'abort')).toHaveLength(0);
 	});
 
+	it('a finished item\'s controller serves the next item; an aborted one never does', () => {
+		const signals = new ItemSignals(undefined);
+		const first = signals.open();
+		signals.close(first);
+		expect(signals.open()).toBe(first);
+		const second = signals.open();
+		second.abort();
+		signals.close(second);
+		expect(signals.open()).not.toBe(second);
+	});
+
 	it('stop() aborts every item in flight and to come (another item failed)', () => {
 		const signals = new ItemSignals(undefined);
 		const first = signals.open();

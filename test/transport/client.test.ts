@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -738,5 +739,20 @@ describe('proxy settings', () => {
 		} finally {
 			await proxy.close();
 		}
+	});
+});
+
+describe('listeners on the item\'s signal', () => {
+	// The runner hands a finished item's signal to the next item (itemSignals.ts): nothing a request
+	// added to it may stay behind, or a later cancel would reach a request long done.
+	it('none are left after requests that waited in the limiter, backed off, streamed or failed', async () => {
+		const signal = new AbortController().signal;
+		const rateLimited: Step = { kind: 'status', status: 429, headers: { 'retry-after-ms': '20' } };
+		const { connection } = connect(rateLimited, { kind: 'status', status: 503 });
+		await requestJson(connection, { method: 'POST', path: '/chat/completions', body: chatBody() }, { ...fastRetries, signal, adaptive: true });
+		await requestStream(connection, { method: 'POST', path: '/chat/completions', body: { ...chatBody(), stream: true } }, { signal, adaptive: true }, () => undefined);
+		const { connection: failing } = connect({ kind: 'status', status: 400 });
+		await expect(requestJson(failing, { method: 'POST', path: '/chat/completions', body: chatBody() }, { signal, adaptive: true })).rejects.toBeInstanceOf(NebulaBlockError);
+		expect(getEventListeners(signal, 'abort')).toHaveLength(0);
 	});
 });
