@@ -21,7 +21,6 @@ import { readQuota, WaitRefused, type AdaptiveLimiter, type Permit, type Quota }
 import { afterFailure, DEFAULT_TIMEOUT_MS, type RetryHistory } from './retryPolicy';
 import type { Connection, RequestPolicy } from './types';
 
-
 const RETRYABLE_STATUS = new Set([408, 409, 429]);
 const RETRYABLE_NETWORK_CODES = new Set([
 	'ECONNRESET',
