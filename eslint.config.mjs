@@ -71,9 +71,6 @@ export default [
 			// connections, streamed bodies and timeouts are built on its dispatcher API (see
 			// nodes/shared/transport/), which n8n's own helpers do not offer.
 			'@n8n/community-nodes/no-runtime-dependencies': 'off',
-			// The package has no public contact address yet; n8n's verification asks for one, so set
-			// "author.email" before submitting it there.
-			'@n8n/community-nodes/valid-author': 'off',
 		},
 	},
 ];

@@ -14,6 +14,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { releaseMetadata, type PackageMetadata } from './release/metadata';
+
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const CLOUD_DIR = path.join(REPO_ROOT, 'build', 'cloud');
 const SOURCE_DIR = path.join(CLOUD_DIR, 'src');
@@ -21,21 +23,14 @@ export const PACKAGE_DIR = path.join(CLOUD_DIR, 'package');
 export const CLOUD_PACKAGE_NAME = 'n8n-nodes-nebula-block-cloud';
 const EDITION_SUFFIX = '.cloud.ts';
 
-/** Until a maintainer sets the real ones: plainly not an address or a repository anybody owns. */
-const PLACEHOLDER_AUTHOR = { name: 'n8n-nodes-nebula-block maintainers (placeholder)', email: 'maintainer@example.invalid' };
-const PLACEHOLDER_REPOSITORY = { type: 'git', url: 'git+https://example.invalid/placeholder/n8n-nodes-nebula-block.git' };
-
-interface MainPackage {
+interface MainPackage extends PackageMetadata {
 	name: string;
 	version: string;
 	description: string;
 	keywords: string[];
 	license: string;
-	homepage: string;
 	engines: Record<string, string>;
 	n8n: { n8nNodesApiVersion: number; aiNodeSdkVersion?: number; credentials: string[]; nodes: string[] };
-	author?: { name: string; email?: string };
-	repository?: unknown;
 }
 
 function readMainPackage(): MainPackage {
@@ -72,16 +67,15 @@ function sourceOf(distFile: string): string {
 	return distFile.replace(/^dist\//, '').replace(/\.js$/, '.ts');
 }
 
-function cloudPackageJson(main: MainPackage): Record<string, unknown> {
+/** The cloud edition's package.json: its own name and files, the main edition's version and release metadata. */
+export function cloudPackageJson(main: MainPackage): Record<string, unknown> {
 	return {
 		name: CLOUD_PACKAGE_NAME,
 		version: main.version,
 		description: `${main.description} The edition n8n can verify: no runtime dependencies, n8n's own HTTP helpers.`,
 		keywords: main.keywords,
 		license: main.license,
-		homepage: main.homepage,
-		author: main.author?.email ? main.author : PLACEHOLDER_AUTHOR,
-		repository: main.repository ?? PLACEHOLDER_REPOSITORY,
+		...releaseMetadata(main),
 		engines: main.engines,
 		files: ['dist', 'CHANGELOG.md'],
 		n8n: main.n8n,
@@ -132,7 +126,16 @@ interface ScanResult {
 export async function scanCloud(): Promise<ScanResult> {
 	const work = fs.mkdtempSync(path.join(os.tmpdir(), 'nebula-cloud-scan-'));
 	try {
-		const tarball = packCloud(work);
+		return await scanTarball(packCloud(work));
+	} finally {
+		fs.rmSync(work, { recursive: true, force: true });
+	}
+}
+
+/** Runs n8n's scanner on what `tarball` holds. */
+export async function scanTarball(tarball: string): Promise<ScanResult> {
+	const work = fs.mkdtempSync(path.join(os.tmpdir(), 'nebula-cloud-scan-'));
+	try {
 		execFileSync('tar', ['xzf', tarball, '-C', work]);
 		// The scanner is an ES module; a Function-made import keeps tsx from turning it into require().
 		const load = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<{ analyzePackage(dir: string): Promise<ScanResult> }>;
