@@ -9,7 +9,8 @@
  * (60) (the recovery figure's time at R and after the lift), --only a,b (measurements:
  * throughput, overhead, connections, parsing, ttfc, memoryItems, memoryStreamedAnswer,
  * memoryStreamedAnswerBareUndici, rateLimit, rateLimitRecovery, editions; e.g. `npm run bench -- --only
- * rateLimit --rate-limit-items 200` for a quick look at one figure), --out FILE, --docs (also write
+ * rateLimit --rate-limit-items 200` for a quick look at one figure), --memory-runs N (5: fresh
+ * processes of the 10,000-item memory figure, whose median is reported), --out FILE, --docs (also write
  * docs/benchmark.json), --quick (small sizes, for checking the benchmark itself; not for figures),
  * --package DIR (measure the build in another checkout of this package, e.g. a worktree with a
  * candidate fix; it must be built and inside a folder whose node_modules has the dependencies),
@@ -27,6 +28,7 @@ import * as path from 'node:path';
 
 import type { ChildMessage, MeasurementName } from './child';
 import { CLOUD_PACKAGE_NAME } from './editions';
+import { medianRun, type MemoryResult } from './memory';
 import { checkTargets, formatReport, headlineRatios, type Figures } from './report';
 import { DEFAULT_CONFIG, REPO_ROOT, type BenchConfig } from './support';
 
@@ -68,7 +70,7 @@ function parseArgs(argv: string[]): Args {
 	};
 	const quick = argv.includes('--quick');
 	const base: BenchConfig = quick
-		? { ...DEFAULT_CONFIG, items: 40, rounds: 2, overheadRequests: 50, parsingMiB: 4, ttfcSamples: 5, memoryItems: 500, memoryAnswerMiB: 1, rateLimitItems: 100, recoveryBatchItems: 200, recoveryUnlimitedMs: 6000, recoveryBurstMs: 4000, recoveryObserveMs: 15_000 }
+		? { ...DEFAULT_CONFIG, items: 40, rounds: 2, overheadRequests: 50, parsingMiB: 4, ttfcSamples: 5, memoryItems: 500, memoryItemsRuns: 1, memoryAnswerMiB: 1, rateLimitItems: 100, recoveryBatchItems: 200, recoveryUnlimitedMs: 6000, recoveryBurstMs: 4000, recoveryObserveMs: 15_000 }
 		: DEFAULT_CONFIG;
 	const config: BenchConfig = {
 		...base,
@@ -76,6 +78,7 @@ function parseArgs(argv: string[]): Args {
 		tokenIntervalMs: number('token-interval-ms', base.tokenIntervalMs),
 		items: number('items', base.items),
 		rounds: Math.max(1, number('rounds', base.rounds)),
+		memoryItemsRuns: Math.max(1, number('memory-runs', base.memoryItemsRuns)),
 		rateLimitItems: Math.max(1, number('rate-limit-items', base.rateLimitItems)),
 		rateLimitHeaders: argv.includes('--rate-limit-headers') || base.rateLimitHeaders,
 		recoveryBurstMs: number('recovery-burst-s', base.recoveryBurstMs / 1000) * 1000,
@@ -109,6 +112,21 @@ function runChild(name: MeasurementName, config: BenchConfig): Promise<unknown> 
 			else reject(new Error(`exited with ${signal ?? `code ${code}`} before reporting`));
 		});
 	});
+}
+
+/**
+ * The 10,000-item memory figure in `memoryItemsRuns` fresh processes, one after another: the run
+ * with the median RSS growth, every run's figures with it. Nothing is forced: each run's growth
+ * is what that process measured.
+ */
+async function runMemoryItems(config: BenchConfig): Promise<MemoryResult> {
+	const runs: MemoryResult[] = [];
+	for (let run = 1; run <= config.memoryItemsRuns; run++) {
+		const result = (await runChild('memoryItems', config)) as MemoryResult;
+		process.stderr.write(`[bench] memoryItems run ${run} of ${config.memoryItemsRuns}: RSS growth ${result.rssGrowthMiB} MiB, heap growth ${result.heapGrowthMiB} MiB, live heap ${result.liveHeapGrowthMiB} MiB\n`);
+		runs.push(result);
+	}
+	return medianRun(runs);
 }
 
 function environment(packageDir: string): Record<string, unknown> {
@@ -168,7 +186,7 @@ async function main(): Promise<void> {
 		process.stderr.write(`[bench] ${name} ...\n`);
 		const begin = Date.now();
 		try {
-			(figures as Record<string, unknown>)[name] = await runChild(name, measuredConfig);
+			(figures as Record<string, unknown>)[name] = name === 'memoryItems' ? await runMemoryItems(measuredConfig) : await runChild(name, measuredConfig);
 		} catch (error) {
 			errors[name] = error instanceof Error ? error.message : String(error);
 			process.stderr.write(`[bench] ${name} FAILED: ${errors[name]}\n`);

@@ -31,6 +31,12 @@ export interface BenchConfig {
 	/** Pause between tokens in the "token bytes to chunk" part of time to first chunk. */
 	ttfcDripMs: number;
 	memoryItems: number;
+	/**
+	 * Fresh processes for the 10,000-item memory figure, whose median is reported: one run's peak
+	 * depends on when V8 got round to collecting (one in five or so reads two to three times the
+	 * others), so a single run says little.
+	 */
+	memoryItemsRuns: number;
 	memoryAnswerMiB: number;
 	/** Characters per streamed delta of the big answer (the fake sends a word per chunk). */
 	memoryDeltaChars: number;
@@ -75,6 +81,7 @@ export const DEFAULT_CONFIG: BenchConfig = {
 	ttfcSamples: 40,
 	ttfcDripMs: 25,
 	memoryItems: 10_000,
+	memoryItemsRuns: 5,
 	memoryAnswerMiB: 10,
 	memoryDeltaChars: 64,
 	rateLimitItems: 1000,
