@@ -7,6 +7,8 @@
  * Run it directly: `npx tsx test/support/fake-nebula.ts --port 5690`.
  * Rate-limited mode (option `rateLimit`, see fake-rate-limit.ts): a token bucket per API key,
  * 429s with Retry-After beyond it, optionally a cap on requests at once and x-ratelimit headers.
+ * POST /v1/embeddings: hashed bag-of-words vectors (fakeEmbedding), vLLM's refusal past the
+ * model's context, encoding_format float or base64, and the faults of an `embeddingFault` step.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -159,8 +161,24 @@ export function createGate(): FakeGate & { opened: Promise<void>; markReached():
 	return { reached, opened, markReached, release };
 }
 
+/**
+ * What a broken embeddings service might send instead of one good vector per input (POST /embeddings):
+ * - count: one vector fewer than inputs (none for a single input)
+ * - ragged: the last vector is half as long as the others
+ * - null / string: a null / the text "0.5" inside the first vector
+ * - nan: a NaN inside the first vector, written as Python's json writes it (`NaN`, not JSON)
+ * - shuffled: the vectors in reverse order, each with its right `index` (a client must re-order, not reject)
+ */
+export type EmbeddingFault = 'count' | 'ragged' | 'null' | 'string' | 'nan' | 'shuffled';
+
+export interface EmbeddingFaultStep {
+	kind: 'embeddingFault';
+	fault: EmbeddingFault;
+}
+
 export type Step =
 	| GateStep
+	| EmbeddingFaultStep
 	| StatusStep
 	| ReplyStep
 	| HeadersStep
@@ -216,6 +234,7 @@ const DEFAULT_MODELS: FakeModel[] = [
 	{ id: 'Qwen/Qwen2.5-VL-7B-Instruct', type: 'Text', contextLength: 32768, maxCompletionTokens: 8192 },
 	{ id: 'black-forest-labs/FLUX.1-schnell', type: 'Image' },
 	{ id: 'BAAI/bge-large-en-v1.5', type: 'Embedding', contextLength: 512 },
+	{ id: 'WhereIsAI/UAE-Large-V1', type: 'Embedding', contextLength: 512 },
 ];
 
 const MODEL_CREATED = 1735689600;
@@ -403,6 +422,7 @@ interface Plan {
 	firstTokenDelayMs: number;
 	gate?: GateStep;
 	headers: Record<string, string>;
+	embeddingFault?: EmbeddingFault;
 }
 
 function compilePlan(steps: Step[]): Plan {
@@ -456,6 +476,9 @@ function applyStep(plan: Plan, step: Step): void {
 			break;
 		case 'headers':
 			Object.assign(plan.headers, step.headers);
+			break;
+		case 'embeddingFault':
+			plan.embeddingFault = step.fault;
 			break;
 	}
 }
@@ -859,6 +882,111 @@ function textEvents(generation: Generation): SseEvent[] {
 }
 
 // ---------------------------------------------------------------------------
+// /embeddings (OpenAI-compatible; the service's backend answers like vLLM)
+// ---------------------------------------------------------------------------
+
+/** Length of every vector (bge-large-en-v1.5 and UAE-Large-V1 are 1024-dimensional). */
+export const EMBEDDING_DIMENSIONS = 1024;
+const DEFAULT_EMBEDDING_CONTEXT = 512;
+
+/** Lower-cased word tokens, as the fake's bag of words sees them. */
+function wordTokens(text: string): string[] {
+	return text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+}
+
+/** FNV-1a, 32 bits: a fixed, cheap hash, so a word always lands in the same bucket. */
+function fnv1a(text: string): number {
+	let hash = 0x811c9dc5;
+	for (let i = 0; i < text.length; i++) {
+		hash ^= text.charCodeAt(i);
+		hash = Math.imul(hash, 0x01000193) >>> 0;
+	}
+	return hash;
+}
+
+/**
+ * A deterministic vector with meaning: a hashed bag of words (each lower-cased word adds 1 to one
+ * of 1024 buckets), L2-normalised. Texts that share words are near by cosine; a text with no words
+ * gets the first unit vector.
+ */
+export function fakeEmbedding(text: string): number[] {
+	const vector = new Array<number>(EMBEDDING_DIMENSIONS).fill(0);
+	for (const word of wordTokens(text)) vector[fnv1a(word) % EMBEDDING_DIMENSIONS] += 1;
+	const norm = Math.sqrt(vector.reduce((sum, value) => sum + value * value, 0));
+	if (norm === 0) {
+		vector[0] = 1;
+		return vector;
+	}
+	return vector.map((value) => value / norm);
+}
+
+/** Tokens as the fake counts them: one per whitespace-separated word, plus the two special tokens a BERT model adds. */
+export function fakeEmbeddingTokens(text: string): number {
+	return countWords(text) + 2;
+}
+
+function embeddingInputs(body: Record<string, any>): string[] | undefined {
+	if (typeof body.input === 'string') return [body.input];
+	if (Array.isArray(body.input) && body.input.length > 0 && body.input.every((entry: unknown) => typeof entry === 'string')) return body.input;
+	return undefined;
+}
+
+function validateEmbeddings(body: unknown, models: FakeModel[]): ErrorReply | undefined {
+	if (!isRecord(body)) return badRequest('The request body must be a JSON object.');
+	if (typeof body.model !== 'string' || body.model === '') return badRequest("Field 'model' is required and must be a string.", 'model');
+	if (!embeddingInputs(body)) return badRequest("Field 'input' must be a string or a non-empty array of strings.", 'input');
+	const model = models.find((entry) => entry.id === body.model);
+	if (!model && !body.model.startsWith('fake/')) return notFound(`The model \`${body.model}\` does not exist.`);
+	if (model && modelType(model) !== 'Embedding') return badRequest(`The model \`${body.model}\` does not support the embeddings API.`, 'model');
+	if (body.encoding_format !== undefined && body.encoding_format !== 'float' && body.encoding_format !== 'base64') {
+		return badRequest("encoding_format must be 'float' or 'base64'.", 'encoding_format');
+	}
+	// vLLM's answer for a model without matryoshka representation, which neither listed model has.
+	if (body.dimensions !== undefined && body.dimensions !== null) {
+		return badRequest(`Model "${body.model}" does not support matryoshka representation, changing output dimensions will lead to poor results.`, 'dimensions');
+	}
+	const context = model?.contextLength ?? DEFAULT_EMBEDDING_CONTEXT;
+	for (const input of embeddingInputs(body) as string[]) {
+		const tokens = fakeEmbeddingTokens(input);
+		if (tokens > context) {
+			return badRequest(
+				`This model's maximum context length is ${context} tokens. However, you requested ${tokens} tokens in the input for embedding generation. Please reduce the length of the input.`,
+			);
+		}
+	}
+	return undefined;
+}
+
+function base64Vector(vector: number[]): string {
+	return Buffer.from(new Float32Array(vector).buffer).toString('base64');
+}
+
+/** The answer to POST /embeddings, with the scripted fault if any; `NaN` makes it a text that is not JSON. */
+function embeddingsAnswer(body: Record<string, any>, fault: EmbeddingFault | undefined): string {
+	const inputs = embeddingInputs(body) as string[];
+	const base64 = body.encoding_format === 'base64';
+	let data: Array<{ object: 'embedding'; index: number; embedding: unknown }> = inputs.map((input, index) => ({
+		object: 'embedding',
+		index,
+		embedding: fakeEmbedding(input),
+	}));
+	const first = data[0].embedding as unknown[];
+	if (fault === 'count') data = data.slice(0, -1);
+	if (fault === 'ragged') {
+		const last = data[data.length - 1];
+		last.embedding = (last.embedding as number[]).slice(0, EMBEDDING_DIMENSIONS / 2);
+	}
+	if (fault === 'null') first[3] = null;
+	if (fault === 'string') first[3] = '0.5';
+	if (fault === 'nan') first[3] = '__NaN__';
+	if (fault === 'shuffled') data.reverse();
+	if (base64) for (const entry of data) entry.embedding = base64Vector(entry.embedding as number[]);
+	const tokens = inputs.reduce((sum, input) => sum + fakeEmbeddingTokens(input), 0);
+	const answer = { object: 'list', model: body.model, data, usage: { prompt_tokens: tokens, total_tokens: tokens, completion_tokens: 0, prompt_tokens_details: null } };
+	return JSON.stringify(answer).replace('"__NaN__"', 'NaN');
+}
+
+// ---------------------------------------------------------------------------
 // The server
 // ---------------------------------------------------------------------------
 
@@ -1084,6 +1212,7 @@ class FakeNebulaServer implements FakeNebula {
 		if (route === 'POST /v1/chat/completions') return this.chat(x, 'chat');
 		if (route === 'POST /v1/inference/chat_text') return this.chat(x, 'chatText');
 		if (route === 'POST /v1/text/generate') return this.textGenerate(x);
+		if (route === 'POST /v1/embeddings') return this.embeddings(x);
 		return sendError(x, notFound(`No route for ${method} ${path}`));
 	}
 
@@ -1115,6 +1244,12 @@ class FakeNebulaServer implements FakeNebula {
 		if (wantsStream(x)) return streamSse(x, textEvents(generation));
 		const data = { text: generation.text, usage: generation.usage, model: body.model, finish_reason: generation.finishReason };
 		return sendJson(x, 200, { status: 'success', data });
+	}
+
+	private embeddings(x: Exchange): Promise<void> {
+		const problem = validateEmbeddings(x.body, this.models);
+		if (problem) return sendError(x, problem);
+		return sendBody(x, 200, embeddingsAnswer(x.body as Record<string, any>, x.plan.embeddingFault), 'application/json');
 	}
 
 	private failSafely(res: http.ServerResponse, error: unknown): void {

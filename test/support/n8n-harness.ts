@@ -155,6 +155,16 @@ export interface HarnessFile {
 export const START_NODE_TYPE = 'harness.start';
 export const START_NODE_NAME = 'Start';
 
+/**
+ * A vector store stand-in (n8n's are not installed): a node with an ai_embedding input that gets
+ * the connected embeddings through n8n-core's getInputConnectionData (the sub-node's supplyData,
+ * called by the engine as for a real vector store) and calls them as vector stores do. Parameter
+ * `mode`: 'documents' (default) calls embedDocuments once with every input item's `text`, and
+ * outputs one item `{ vectors }`; 'query' calls embedQuery with each item's `query`, one item
+ * `{ vector }` each.
+ */
+export const EMBEDDINGS_CONSUMER_TYPE = 'harness.embeddingsConsumer';
+
 /** Repository root: test/support -> ../.. */
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -378,7 +388,10 @@ function loadDeclaredFiles(loader: PackageDirectoryLoader, directory: string): v
 }
 
 function createNodeTypes(loader: PackageDirectoryLoader): INodeTypes {
-	const byName = new Map<string, INodeType | IVersionedNodeType>([[START_NODE_TYPE, startNodeType]]);
+	const byName = new Map<string, INodeType | IVersionedNodeType>([
+		[START_NODE_TYPE, startNodeType],
+		[EMBEDDINGS_CONSUMER_TYPE, embeddingsConsumerType],
+	]);
 	for (const [name, { type }] of Object.entries(loader.nodeTypes)) {
 		byName.set(`${loader.packageName}.${name}`, type);
 		if (CLOUD_EDITION) byName.set(`${MAIN_PACKAGE_NAME}.${name}`, type);
@@ -402,6 +415,7 @@ function createNodeTypes(loader: PackageDirectoryLoader): INodeTypes {
 function knownTypes(loader: PackageDirectoryLoader): IDataObject {
 	const known: IDataObject = {
 		[START_NODE_TYPE]: { className: 'HarnessStart', sourcePath: __filename },
+		[EMBEDDINGS_CONSUMER_TYPE]: { className: 'HarnessEmbeddingsConsumer', sourcePath: __filename },
 	};
 	for (const [name, details] of Object.entries(loader.known.nodes)) {
 		known[`${loader.packageName}.${name}`] = { ...details };
@@ -476,6 +490,41 @@ const startNodeType: INodeType = {
 			output.push(item);
 		}
 		return [output];
+	},
+};
+
+interface EmbeddingsInput {
+	embedDocuments(texts: unknown[]): Promise<number[][]>;
+	embedQuery(text: unknown): Promise<number[]>;
+}
+
+const embeddingsConsumerType: INodeType = {
+	description: {
+		displayName: 'Harness Embeddings Consumer',
+		name: EMBEDDINGS_CONSUMER_TYPE,
+		group: ['transform'],
+		version: 1,
+		description: 'Calls the connected embeddings as a vector store does',
+		defaults: { name: 'Vector Store' },
+		inputs: [
+			NodeConnectionTypes.Main,
+			{ type: NodeConnectionTypes.AiEmbedding, displayName: 'Embedding', required: true, maxConnections: 1 },
+		],
+		outputs: [NodeConnectionTypes.Main],
+		properties: [{ displayName: 'Mode', name: 'mode', type: 'string', default: 'documents' }],
+	},
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const embeddings = (await this.getInputConnectionData(NodeConnectionTypes.AiEmbedding, 0)) as EmbeddingsInput;
+		const items = this.getInputData();
+		if (this.getNodeParameter('mode', 0) === 'query') {
+			const output: INodeExecutionData[] = [];
+			for (const [index, item] of items.entries()) {
+				output.push({ json: { vector: await embeddings.embedQuery(item.json.query) }, pairedItem: { item: index } });
+			}
+			return [output];
+		}
+		const vectors = await embeddings.embedDocuments(items.map((item) => item.json.text));
+		return [[{ json: { vectors }, pairedItem: items.map((_item, index) => ({ item: index })) }]];
 	},
 };
 
