@@ -53,6 +53,7 @@ const CASES: Record<OptionName, Case> = {
 		wrong: '[1, 2]',
 		error: 'Additional Body Fields must be a JSON object, not an array',
 	},
+	batchSize: { given: '16', wrong: 0, error: 'Batch Size must be a whole number from 1 to 2048, not the number 0' },
 	batchDelay: { given: '10', wrong: 'soon', error: 'Delay Between Batches (Milliseconds) must be a number of at least 0, not the text "soon"' },
 	concurrency: { given: '2', wrong: 0, error: 'Concurrency must be a whole number from 1 to 100, not the number 0' },
 	concurrencyMode: { given: 'fixed', wrong: 'fast', error: 'Concurrency Mode must be one of "auto", "fixed", not the text "fast"' },
@@ -106,6 +107,7 @@ const CASES: Record<OptionName, Case> = {
 		wrong: 2.5,
 		error: 'Number of Choices must be a whole number from 1 to 10, not the number 2.5',
 	},
+	outputField: { given: 42, wrong: { name: 'x' }, error: 'Put Output In Field must be text, not an object' },
 	parseJsonOutput: {
 		given: 'false',
 		effect: { chatCompletion: { output: { content: 'Echo: Hello' } } },
@@ -148,6 +150,12 @@ const CASES: Record<OptionName, Case> = {
 		},
 		wrong: 'yes',
 		error: 'Stream must be true or false, not the text "yes"',
+	},
+	stripNewLines: { given: 'false', wrong: 'maybe', error: 'Strip New Lines must be true or false, not the text "maybe"' },
+	textTooLong: {
+		given: 'fail',
+		wrong: 'cut',
+		error: 'Text Longer Than the Model\'s Context must be one of "truncate", "fail", not the text "cut"',
 	},
 	temperature: {
 		given: '0.5',

@@ -30,3 +30,31 @@ export const modelLocator: INodeProperties = {
 		},
 	],
 };
+
+/** The embeddings nodes' Model field: the service's embedding models, or any model ID. */
+export const embeddingModelLocator: INodeProperties = {
+	...modelLocator,
+	default: { mode: 'list', value: 'BAAI/bge-large-en-v1.5' },
+	description: 'The model that turns text into vectors. Use the same model to store texts and to search them.',
+	modes: [
+		{
+			displayName: 'From List',
+			name: 'list',
+			type: 'list',
+			placeholder: 'Select a model...',
+			typeOptions: { searchListMethod: 'searchEmbeddingModels', searchable: true },
+		},
+		{
+			displayName: 'By ID',
+			name: 'id',
+			type: 'string',
+			placeholder: 'e.g. BAAI/bge-large-en-v1.5',
+			validation: [
+				{
+					type: 'regex',
+					properties: { regex: '^\\S+$', errorMessage: 'A model ID has no spaces' },
+				},
+			],
+		},
+	],
+};

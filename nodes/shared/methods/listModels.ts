@@ -74,6 +74,30 @@ async function listOpenAi(connection: Connection): Promise<ModelInfo[]> {
 		);
 }
 
+/**
+ * The embedding models the credential can use: the Nebula list's entries of type Embedding. The
+ * OpenAI-style list names no types (and the service's lists only text models there), so it is not asked.
+ */
+export async function listEmbeddingModels(connection: Connection): Promise<ModelListing> {
+	const outcome = await requestJson<{ data?: { models?: unknown } }>(
+		connection,
+		{ method: 'GET', path: '/serverless/models' },
+		{ timeoutMs: LIST_TIMEOUT_MS, maxRetries: 0 },
+	).then(
+		({ body }) => ({ ok: true as const, body }),
+		(failure: unknown) => ({ ok: false as const, failure: failure as Error }),
+	);
+	if (!outcome.ok) return outcome;
+	const models = Array.isArray(outcome.body?.data?.models) ? (outcome.body.data.models as Array<Record<string, unknown>>) : [];
+	return {
+		ok: true,
+		models: models
+			.filter((model) => typeof model.model_name === 'string' && model.model_type === 'Embedding')
+			.map((model) => ({ id: model.model_name as string, contextLength: numberOrUndefined(model.context_length) }))
+			.sort((a, b) => a.id.localeCompare(b.id)),
+	};
+}
+
 function mergeModels(serverless: ModelInfo[], openai: ModelInfo[]): ModelInfo[] {
 	const byId = new Map<string, ModelInfo>();
 	for (const model of [...serverless, ...openai]) {

@@ -49,9 +49,7 @@ const LANGCHAIN_OPENAI = '@langchain/openai';
  * `@n8n/ai-utilities` (its dependency), which in turn depends on `@langchain/openai`.
  */
 export function loadModelParts(sdk: AiSdk): ModelParts {
-	const utilitiesFile =
-		sdk.moduleName === AI_UTILITIES ? sdk.file : tryResolve(AI_UTILITIES, path.dirname(sdk.file)) ?? tryResolve(AI_UTILITIES, undefined);
-	if (utilitiesFile === undefined) throw new AiSdkNotFoundError([path.dirname(sdk.file)], AI_UTILITIES);
+	const utilitiesFile = utilitiesFileOf(sdk);
 	const utilities = require(utilitiesFile) as Partial<ModelParts>;
 	const openAiFile = tryResolve(LANGCHAIN_OPENAI, path.dirname(utilitiesFile));
 	if (openAiFile === undefined) throw new AiSdkNotFoundError([path.dirname(utilitiesFile)], LANGCHAIN_OPENAI);
@@ -69,6 +67,43 @@ export function loadModelParts(sdk: AiSdk): ModelParts {
 		makeN8nLlmFailedAttemptHandler: utilities.makeN8nLlmFailedAttemptHandler,
 		files: [utilitiesFile, openAiFile],
 	};
+}
+
+/** `@n8n/ai-utilities` next to the SDK (or the SDK itself on n8n 2.8 to 2.15). */
+function utilitiesFileOf(sdk: AiSdk): string {
+	const utilitiesFile =
+		sdk.moduleName === AI_UTILITIES ? sdk.file : tryResolve(AI_UTILITIES, path.dirname(sdk.file)) ?? tryResolve(AI_UTILITIES, undefined);
+	if (utilitiesFile === undefined) throw new AiSdkNotFoundError([path.dirname(sdk.file)], AI_UTILITIES);
+	return utilitiesFile;
+}
+
+/** LangChain's abstract Embeddings class, as far as the Embeddings sub-node uses it. */
+export type EmbeddingsBase = abstract new (params: Record<string, unknown>) => object;
+
+/**
+ * What the Embeddings sub-node needs to be logged on its node like n8n's own embeddings:
+ * n8n's `logWrapper` (exported by `@n8n/ai-utilities` 0.2 to 0.34 at least), and LangChain's
+ * `Embeddings` class from the `@langchain/core` that those utilities resolve, since `logWrapper`
+ * logs only instances of that very class (n8n 2.8.4 installs two copies of @langchain/core).
+ */
+export interface EmbeddingsParts {
+	Embeddings: EmbeddingsBase;
+	logWrapper: <T>(instance: T, context: ISupplyDataFunctions) => T;
+	files: string[];
+}
+
+const LANGCHAIN_EMBEDDINGS = '@langchain/core/embeddings';
+
+export function loadEmbeddingsParts(sdk: AiSdk): EmbeddingsParts {
+	const utilitiesFile = utilitiesFileOf(sdk);
+	const { logWrapper } = require(utilitiesFile) as { logWrapper?: unknown };
+	const coreFile = tryResolve(LANGCHAIN_EMBEDDINGS, path.dirname(utilitiesFile));
+	if (coreFile === undefined) throw new AiSdkNotFoundError([path.dirname(utilitiesFile)], LANGCHAIN_EMBEDDINGS);
+	const { Embeddings } = require(coreFile) as { Embeddings?: unknown };
+	if (typeof Embeddings !== 'function' || typeof logWrapper !== 'function') {
+		throw new AiSdkNotFoundError([utilitiesFile, coreFile], 'Embeddings and logWrapper');
+	}
+	return { Embeddings: Embeddings as EmbeddingsBase, logWrapper: logWrapper as EmbeddingsParts['logWrapper'], files: [utilitiesFile, coreFile] };
 }
 
 export class AiSdkNotFoundError extends Error {

@@ -3,8 +3,11 @@ import type { INodeProperties, INodePropertyOptions, NodeParameterValue } from '
 import { DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_SECONDS } from '../transport/retryPolicy';
 import { fieldRule, jsonArrayRule, jsonObjectRule, stopSequencesRule, type OptionRule } from './rules';
 
-/** The nodes that have an Options collection. */
-export type OptionNode = 'chatCompletion' | 'textGenerate' | 'chatModel';
+/**
+ * The nodes that have an Options collection: `embeddings` is the Embeddings sub-node, `embed` the
+ * Nebula Block Embed node.
+ */
+export type OptionNode = 'chatCompletion' | 'textGenerate' | 'chatModel' | 'embeddings' | 'embed';
 
 /** How one node offers an option, where it differs from the shared field. */
 export interface NodeVariant {
@@ -42,6 +45,16 @@ export interface OptionEntry {
 
 const ALL_NODES = { chatCompletion: {}, textGenerate: {}, chatModel: {} } as const;
 const GENERATION_NODES = { chatCompletion: {}, textGenerate: {} } as const;
+/** The nodes the item runner paces (Concurrency and its kin). */
+const RUNNER_NODES = { ...GENERATION_NODES, embed: {} } as const;
+const EMBEDDING_NODES = { embeddings: {}, embed: {} } as const;
+
+/** The Timeout of the embeddings nodes: a request there is one non-streamed answer. */
+const EMBEDDINGS_TIMEOUT: NodeVariant = {
+	description: 'How long to wait for the vectors of each request (one batch of texts), retries and rate-limit waits included',
+};
+
+export const DEFAULT_OUTPUT_FIELD = 'embedding';
 
 export const DEFAULT_JSON_SCHEMA_NAME = 'response';
 
@@ -75,7 +88,20 @@ export const OPTION_TABLE = {
 				'Pause after each batch of Concurrency items, to stay under a requests-per-minute limit (with Concurrency Mode Fixed). 0 sends the next item as soon as one finishes.',
 		},
 		readBy: 'the item runner',
-		offeredBy: GENERATION_NODES,
+		offeredBy: RUNNER_NODES,
+	},
+	batchSize: {
+		field: {
+			displayName: 'Batch Size',
+			name: 'batchSize',
+			type: 'number',
+			typeOptions: { minValue: 1, maxValue: 2048, numberPrecision: 0 },
+			default: 32,
+			description:
+				'How many texts go to the service in one request. A vector store that embeds 100 texts with Batch Size 32 sends 4 requests, one after the other.',
+		},
+		readBy: 'the embeddings requests, which split the texts into batches',
+		offeredBy: { embeddings: {} },
 	},
 	concurrency: {
 		field: {
@@ -88,7 +114,7 @@ export const OPTION_TABLE = {
 				'How many items are sent to the service at once with Concurrency Mode Fixed; with Auto, the most this node sends at once (64 without this option). Without Concurrency Mode, setting this option selects Fixed. Output order always equals input order.',
 		},
 		readBy: 'the item runner',
-		offeredBy: GENERATION_NODES,
+		offeredBy: RUNNER_NODES,
 	},
 	concurrencyMode: {
 		field: {
@@ -113,7 +139,7 @@ export const OPTION_TABLE = {
 				'How the number of items sent at once is chosen. Without this option: Fixed when Concurrency or Delay Between Batches is set, else Auto.',
 		},
 		readBy: 'the item runner',
-		offeredBy: GENERATION_NODES,
+		offeredBy: RUNNER_NODES,
 	},
 	enableStreaming: {
 		// n8n's AI Agent has the same option, with the same name and default.
@@ -174,7 +200,7 @@ export const OPTION_TABLE = {
 				'Whether to add rateLimitStats to each output item: how many rate-limit errors (HTTP 429) its request met and how many milliseconds it waited for the limit and for retries',
 		},
 		readBy: 'the item runner, which adds rateLimitStats to the item',
-		offeredBy: GENERATION_NODES,
+		offeredBy: RUNNER_NODES,
 	},
 	jsonSchema: {
 		field: {
@@ -212,7 +238,14 @@ export const OPTION_TABLE = {
 				'How often to retry after a rate limit (429), a server error (5xx) or a dropped connection; 0 sends each request once. Without this option: 2, and under Concurrency Mode Auto (always in the Chat Model) up to 8 after a rate limit, as the limit pauses all requests on the API key.',
 		},
 		readBy: 'the transport',
-		offeredBy: ALL_NODES,
+		offeredBy: {
+			...ALL_NODES,
+			embeddings: {
+				description:
+					'How often to retry after a rate limit (429), a server error (5xx) or a dropped connection; 0 sends each request once. Without this option: 2, and up to 8 after a rate limit, as the limit pauses all requests on the API key.',
+			},
+			embed: {},
+		},
 	},
 	maxTokens: {
 		field: {
@@ -244,6 +277,17 @@ export const OPTION_TABLE = {
 		},
 		bodyKey: 'n',
 		offeredBy: { chatCompletion: {} },
+	},
+	outputField: {
+		field: {
+			displayName: 'Put Output In Field',
+			name: 'outputField',
+			type: 'string',
+			default: DEFAULT_OUTPUT_FIELD,
+			description: 'The field of the output item that gets the vector (a list of numbers); the item keeps its other fields',
+		},
+		readBy: 'the output item',
+		offeredBy: { embed: {} },
 	},
 	parseJsonOutput: {
 		field: {
@@ -364,6 +408,17 @@ export const OPTION_TABLE = {
 		bodyKey: 'seed',
 		offeredBy: { chatCompletion: {} },
 	},
+	stripNewLines: {
+		field: {
+			displayName: 'Strip New Lines',
+			name: 'stripNewLines',
+			type: 'boolean',
+			default: true,
+			description: "Whether to replace each line break in a text by a space before it is embedded, as n8n's OpenAI embeddings do",
+		},
+		readBy: 'the embeddings requests, before they are sent',
+		offeredBy: EMBEDDING_NODES,
+	},
 	stop: {
 		field: {
 			displayName: 'Stop Sequences',
@@ -402,6 +457,30 @@ export const OPTION_TABLE = {
 		bodyKey: 'temperature',
 		offeredBy: { chatCompletion: {}, textGenerate: { default: 0.7, sentWhenUnset: true }, chatModel: {} },
 	},
+	textTooLong: {
+		field: {
+			displayName: "Text Longer Than the Model's Context",
+			name: 'textTooLong',
+			type: 'options',
+			options: [
+				{
+					name: 'Truncate',
+					value: 'truncate',
+					description:
+						"Cut the text to what fits the model's context (512 tokens for the listed models), estimated from its words and characters with room to spare; the rest of it is not embedded",
+				},
+				{
+					name: 'Fail',
+					value: 'fail',
+					description: 'Stop with an error that names the text and its length, and embed nothing',
+				},
+			],
+			default: 'truncate',
+			description: "What to do with a text that does not fit the model's context. Splitting documents into smaller chunks (a Text Splitter's Chunk Size) avoids both.",
+		},
+		readBy: 'the embeddings requests, before they are sent',
+		offeredBy: EMBEDDING_NODES,
+	},
 	timeout: {
 		field: {
 			displayName: 'Timeout (Seconds)',
@@ -415,6 +494,8 @@ export const OPTION_TABLE = {
 		readBy: 'the transport',
 		offeredBy: {
 			...GENERATION_NODES,
+			embeddings: EMBEDDINGS_TIMEOUT,
+			embed: EMBEDDINGS_TIMEOUT,
 			// The model waits for a whole answer (no streaming), so the timeout covers the whole call.
 			chatModel: { description: 'How long to wait for each answer of the model before the call fails, retries and rate-limit waits included' },
 		},
