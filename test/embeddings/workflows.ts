@@ -91,3 +91,18 @@ export function cosine(a: number[], b: number[]): number {
 	}
 	return dot / Math.sqrt(normA * normB);
 }
+
+/** The Chat Completion node (Concurrency Mode Auto, its default), one item: the other user of the API key's limiter. */
+export async function runChatNode(fake: FakeNebula, apiKey: string, question: string) {
+	return await runNode({
+		type: 'n8n-nodes-nebula-block.nebulaBlockChat',
+		parameters: {
+			model: { __rl: true, mode: 'id', value: 'fake/chat-model' },
+			messagesSource: 'define',
+			messages: { values: [{ role: 'user', content: question }] },
+			options: { stream: false },
+		},
+		credentials: { nebulaBlockApi: { apiKey, baseUrl: fake.url } },
+		inputItems: [{}],
+	});
+}
