@@ -178,7 +178,7 @@ describe('model lists', () => {
 		const body = await readJson(await get('/serverless/models', fake.newKey()));
 		expect(body.status).toBe('success');
 		const models = body.data.models;
-		expect(models).toHaveLength(9);
+		expect(models).toHaveLength(10);
 		expect(models.find((m: any) => m.model_name === 'Qwen/QwQ-32B')).toEqual({
 			model_name: 'Qwen/QwQ-32B',
 			model_alias: 'QwQ-32B',
