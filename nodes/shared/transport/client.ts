@@ -9,7 +9,7 @@ import { parseJsonOrText } from '../json';
 import { sendBuffered, startStream } from './exchange';
 import { failureFor, originOf, parseJsonText, requestIdOf } from './response';
 import type { AdaptiveLimiter } from './limiter';
-import { limiterFor } from './limiters';
+import { limitersOf } from './limiters';
 import { normalise, withRetries } from './retry';
 import type { StreamHandler } from './stream';
 import type { ApiRequest, Connection, JsonResponse, RequestPolicy, StreamResponse } from './types';
@@ -69,10 +69,22 @@ export async function requestStream(
 	}
 }
 
+/**
+ * Each connection's limiter lookup, its API key hashed once (limitersOf): hashing it per request
+ * cost a hash object, a digest and its strings for every item. Weak, so an execution's connection
+ * takes its entry with it; the key is checked, should a connection's key ever change.
+ */
+const lookups = new WeakMap<Connection, { apiKey: string; limiterAt: (origin: string) => AdaptiveLimiter }>();
+
 /** With Concurrency Auto, the limiter of this credential and the origin the request goes to. */
 function limiterOf(connection: Connection, apiRequest: ApiRequest, policy: RequestPolicy): AdaptiveLimiter | undefined {
 	if (policy.adaptive !== true) return undefined;
-	return limiterFor(originOf(apiRequest.baseUrl ?? connection.baseUrl, apiRequest.path), connection.apiKey);
+	let lookup = lookups.get(connection);
+	if (lookup === undefined || lookup.apiKey !== connection.apiKey) {
+		lookup = { apiKey: connection.apiKey, limiterAt: limitersOf(connection.apiKey) };
+		lookups.set(connection, lookup);
+	}
+	return lookup.limiterAt(originOf(apiRequest.baseUrl ?? connection.baseUrl, apiRequest.path));
 }
 
 /**
