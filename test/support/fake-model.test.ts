@@ -218,6 +218,17 @@ describe('tools', () => {
 		expect(json.choices[0].message.content).toBe('The Copywriter tool answered: 1. Fresh bread');
 	});
 
+	it('quotes the texts of the content parts a tool hands back in an n8n item (a vector store as a tool)', async () => {
+		const documents = ['{"pageContent":"Vacation: 25 days a year.","metadata":{"title":"Vacation"}}', '{"pageContent":"Expenses: within 30 days."}'];
+		const messages = [
+			{ role: 'user', content: 'How many vacation days?' },
+			{ role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'Company_Handbook', arguments: '{}' } }] },
+			{ role: 'tool', tool_call_id: 'c1', content: JSON.stringify([{ response: documents.map((text) => ({ type: 'text', text })) }]) },
+		];
+		const json = await complete({ messages, tools: [WEATHER_TOOL] });
+		expect(json.choices[0].message.content).toBe(`The Company_Handbook tool answered: ${documents.join('\n')}`);
+	});
+
 	it('calls the tool again for a new question after an earlier tool result', async () => {
 		const messages = [
 			{ role: 'user', content: 'Weather in Porto?' },

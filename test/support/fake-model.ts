@@ -7,7 +7,8 @@
  * - `response_format` json_object: a JSON object holding the user's message;
  * - `tools` offered and no tool result since the last user message: a call of the tool that fits the
  *   message best, its arguments built from the tool's parameter schema;
- * - a tool result since the last user message: a final answer that quotes it;
+ * - a tool result since the last user message: a final answer that quotes it (an n8n item's text
+ *   field, or the texts of the content parts in it);
  * - images in the last user message: a description of what arrived (each image's MIME type and
  *   byte size, or its URL), then the question, like a vision model that can only count bytes;
  * - otherwise the plain echo ("Echo: <last user message>").
@@ -152,7 +153,17 @@ function toolResultsSinceLastUser(messages: Message[]): ToolResult[] {
 	return results;
 }
 
-/** A tool that answers with n8n items (JSON) is quoted by its text field, as a model would read it. */
+/** The texts of a list of text content parts (`[{ type: 'text', text }]`), one a line, or undefined for anything else. */
+function textPartsOf(value: unknown): string | undefined {
+	if (!Array.isArray(value) || value.length === 0) return undefined;
+	if (!value.every((part) => isRecord(part) && part.type === 'text' && typeof part.text === 'string')) return undefined;
+	return value.map((part) => part.text as string).join('\n');
+}
+
+/**
+ * A tool that answers with n8n items (JSON) is quoted by its text field, as a model would read it;
+ * a field holding text parts (a vector store as a tool: one part per document found) by their texts.
+ */
 function readableToolResult(text: string): string {
 	let parsed: unknown;
 	try {
@@ -165,6 +176,8 @@ function readableToolResult(text: string): string {
 	if (isRecord(item)) {
 		for (const field of ['response', 'output', 'content', 'text', 'result', 'answer']) {
 			if (typeof item[field] === 'string' && item[field] !== '') return item[field];
+			const parts = textPartsOf(item[field]);
+			if (parts !== undefined) return parts;
 		}
 	}
 	return typeof parsed === 'string' ? parsed : text;
