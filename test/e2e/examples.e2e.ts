@@ -67,10 +67,14 @@ afterAll(async () => {
 	process.stdout.write(`examples e2e timings:\n  ${timer.lines.join('\n  ')}\n`);
 });
 
-/** The text a tool handed back, as n8n shows it on the tool node: its first text field. */
+/**
+ * The text a tool handed back, as n8n shows it on the tool node: its first text field, or the first
+ * of the text parts it returned (a vector store as a tool: one part per document found, best first).
+ */
 function toolAnswerText(run: rt.ExecutionResult, toolName: string): string {
 	const [item] = rt.nodeOutput(run, toolName, 'ai_tool');
-	const text = ['response', 'content', 'text', 'output'].map((field) => item?.[field]).find((value) => typeof value === 'string' && value !== '');
+	const firstPart = (value: unknown) => (Array.isArray(value) && value[0]?.type === 'text' ? value[0].text : value);
+	const text = ['response', 'content', 'text', 'output'].map((field) => firstPart(item?.[field])).find((value) => typeof value === 'string' && value !== '');
 	if (typeof text !== 'string') throw new Error(`${toolName} handed back no text: ${JSON.stringify(item)}`);
 	return text;
 }
@@ -173,7 +177,7 @@ describe('every example in examples/, run by the n8n CLI against the unscripted 
 		}
 		const requests = fake.requests(key).slice(before);
 		expect(requests.length).toBeGreaterThan(0);
-		requests.forEach((request) => expect(request.path).toMatch(/^\/v1\/(chat\/completions|text\/generate|inference\/chat_text)$/));
+		requests.forEach((request) => expect(request.path).toMatch(/^\/v1\/(chat\/completions|text\/generate|inference\/chat_text|embeddings)$/));
 		expectJsonAnswersFitTheirSchema(example, run);
 		expectImagesArrived(example, run, requests);
 		const tools = expectAgentsUsedTheirTools(example, run, requests);

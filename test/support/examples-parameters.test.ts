@@ -5,8 +5,10 @@
  */
 import type { INodeProperties, INodePropertyOptions, INodeType } from 'n8n-workflow';
 
+import { EmbeddingsNebulaBlock } from '../../nodes/EmbeddingsNebulaBlock/EmbeddingsNebulaBlock.node';
 import { LmChatNebulaBlock } from '../../nodes/LmChatNebulaBlock/LmChatNebulaBlock.node';
 import { NebulaBlockChat } from '../../nodes/NebulaBlockChat/NebulaBlockChat.node';
+import { NebulaBlockEmbed } from '../../nodes/NebulaBlockEmbed/NebulaBlockEmbed.node';
 import { NebulaBlockTextGenerate } from '../../nodes/NebulaBlockTextGenerate/NebulaBlockTextGenerate.node';
 import { readExamples } from './example-workflows';
 
@@ -15,6 +17,8 @@ const NODE_TYPES: Record<string, INodeType> = {
 	nebulaBlockChat: new NebulaBlockChat(),
 	nebulaBlockTextGenerate: new NebulaBlockTextGenerate(),
 	lmChatNebulaBlock: new LmChatNebulaBlock(),
+	embeddingsNebulaBlock: new EmbeddingsNebulaBlock(),
+	nebulaBlockEmbed: new NebulaBlockEmbed(),
 };
 /** n8n adds these to a node used as a tool (`<type>Tool`). */
 const TOOL_PARAMETERS = ['toolDescription', 'descriptionType'];
