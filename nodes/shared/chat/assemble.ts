@@ -14,7 +14,12 @@ interface ChoiceState {
 	content: string;
 	reasoningContent?: string;
 	reasoning?: string;
-	toolCalls: Map<number, ToolCallState>;
+	/**
+	 * Made at the first tool-call fragment: most answers call no tool, and an empty Map per
+	 * request (about 170 bytes, kept while the answer streams) added to what a run of many
+	 * items leaves for the garbage collector (benchmark figure 6).
+	 */
+	toolCalls?: Map<number, ToolCallState>;
 	/** Slot of the tool call a delta without an index continues. */
 	lastToolSlot?: number;
 	functionCall?: { name: string; arguments: string };
@@ -106,7 +111,7 @@ export class ChatAssembler {
 		if (last !== undefined && last.index === index) return last;
 		let choice = this.choices.get(index);
 		if (!choice) {
-			choice = { index, content: '', toolCalls: new Map(), finishReason: null };
+			choice = { index, content: '', finishReason: null };
 			this.choices.set(index, choice);
 		}
 		this.lastChoice = choice;
@@ -151,10 +156,11 @@ export class ChatAssembler {
 function mergeToolCall(choice: ChoiceState, fragment: JsonObject): void {
 	const slot = toolSlot(choice, fragment);
 	choice.lastToolSlot = slot;
-	let call = choice.toolCalls.get(slot);
+	const calls = (choice.toolCalls ??= new Map());
+	let call = calls.get(slot);
 	if (!call) {
 		call = { id: '', type: 'function', name: '', arguments: '' };
-		choice.toolCalls.set(slot, call);
+		calls.set(slot, call);
 	}
 	if (typeof fragment.id === 'string' && fragment.id !== '') call.id = fragment.id;
 	if (typeof fragment.type === 'string' && fragment.type !== '') call.type = fragment.type;
@@ -173,8 +179,10 @@ function toolSlot(choice: ChoiceState, fragment: JsonObject): number {
 	if (typeof fragment.index === 'number') return fragment.index;
 	const id = typeof fragment.id === 'string' && fragment.id !== '' ? fragment.id : undefined;
 	if (id !== undefined) {
-		for (const [slot, call] of choice.toolCalls) if (call.id === id) return slot;
-		return choice.toolCalls.size === 0 ? 0 : Math.max(...choice.toolCalls.keys()) + 1;
+		const calls = choice.toolCalls;
+		if (calls === undefined || calls.size === 0) return 0;
+		for (const [slot, call] of calls) if (call.id === id) return slot;
+		return Math.max(...calls.keys()) + 1;
 	}
 	return choice.lastToolSlot ?? 0;
 }
@@ -186,7 +194,7 @@ function mergeName(current: string, fragment: string): string {
 }
 
 function finishChoice(state: ChoiceState): ChatCompletionChoice {
-	const toolCalls: ChatToolCall[] = [...state.toolCalls.entries()]
+	const toolCalls: ChatToolCall[] = [...(state.toolCalls?.entries() ?? [])]
 		.sort(([a], [b]) => a - b)
 		.map(([, call]) => ({
 			id: call.id,
