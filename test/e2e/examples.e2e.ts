@@ -187,7 +187,7 @@ describe('every example in examples/, run by the n8n CLI against the unscripted 
 	});
 	if (refused.length > 0) {
 		test.each(refused.map((example) => [example.file, example] as const))(
-			`%s fails at its Chat Model, which says the ${EDITION} edition's needs n8n ${CHAT_MODEL_NEEDS.n8n} or newer, and sends nothing`,
+			`%s fails at its Chat Model, which says the ${EDITION} edition's needs n8n ${CHAT_MODEL_NEEDS.n8n} or newer, and sends no chat request`,
 			async (_file, example) => {
 				const before = fake.requests(key).length;
 				const outcome = await timer.time(`execute ${example.file}`, () => rt.executeWorkflow(ctx, example.workflow.id));
@@ -200,7 +200,8 @@ describe('every example in examples/, run by the n8n CLI against the unscripted 
 					expect({ node: model.name, error: modelRun?.error?.message }).toEqual({ node: model.name, error: CHAT_MODEL_REFUSAL });
 				}
 				expect(String(run.data.resultData.error?.message)).toMatch(/Nebula Block Chat Model/);
-				expect(fake.requests(key).length).toBe(before);
+				// Only the embeddings of documents inserted before the agent (Nebula Block Embeddings runs on any n8n with vector stores).
+				expect(fake.requests(key).slice(before).filter((request) => request.path !== '/v1/embeddings')).toEqual([]);
 				expect(command.stdout + command.stderr + JSON.stringify(run)).not.toContain(key);
 			},
 		);
