@@ -1,13 +1,18 @@
-import type { IExecuteFunctions } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
-
 import { readModelId } from '../modelParameter';
 import { readOptions } from '../options/collection';
 import { DEFAULT_OUTPUT_FIELD } from '../options/table';
 import { policyFromOptions } from '../policy';
 import type { ItemOperation } from '../runner';
+import { readTextParameter, type TextParameter } from '../textParameter';
 import { embedTexts } from './embed';
 import { embeddingSettings } from './settings';
+
+const TEXT: TextParameter = {
+	name: 'text',
+	label: 'Text',
+	what: 'the text to embed',
+	whenEmpty: 'check that its expression returns text for this item, e.g. {{ $json.text }}',
+};
 
 /**
  * The Embed node's work for one item: its Text becomes one vector, put on the item under Put Output
@@ -18,7 +23,7 @@ export const embedOperation: ItemOperation = async (context, run) => {
 	const { itemIndex } = run;
 	const options = readOptions(context, itemIndex, 'embed');
 	const model = readModelId(context, itemIndex);
-	const text = readText(context, itemIndex);
+	const text = readTextParameter(context, itemIndex, TEXT);
 	const embedded = await embedTexts({
 		connection: run.connection,
 		model,
@@ -39,22 +44,3 @@ export const embedOperation: ItemOperation = async (context, run) => {
 		},
 	];
 };
-
-function readText(context: IExecuteFunctions, itemIndex: number): string {
-	const value = context.getNodeParameter('text', itemIndex, '') as unknown;
-	// An expression may yield a number or boolean; text is what the service takes.
-	const text = typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
-	if (typeof text !== 'string') {
-		throw new NodeOperationError(context.getNode(), 'The text to embed is not text', {
-			itemIndex,
-			description: `The Text of item ${itemIndex} is ${Array.isArray(value) ? 'a list' : 'an object'}: make its expression return text, e.g. {{ JSON.stringify($json.data) }}.`,
-		});
-	}
-	if (text.trim() === '') {
-		throw new NodeOperationError(context.getNode(), 'The text to embed is empty', {
-			itemIndex,
-			description: `The Text of item ${itemIndex} is empty: check that its expression returns text for this item, e.g. {{ $json.text }}.`,
-		});
-	}
-	return text;
-}

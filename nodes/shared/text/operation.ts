@@ -1,11 +1,11 @@
-import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import type { IDataObject } from 'n8n-workflow';
 
 import { completeChat } from '../chat/complete';
 import { readModelId } from '../modelParameter';
 import { readOptions } from '../options/collection';
 import { policyFromOptions } from '../policy';
 import type { ItemOperation, ItemRun } from '../runner';
+import { readTextParameter, type TextParameter } from '../textParameter';
 import { requestJson, requestStream, type ApiRequest, type RequestPolicy } from '../transport/client';
 import { TextStreamAssembler, generationFromChat, readTextReply, type TextGeneration } from './assemble';
 import { promptAsChatBody, textGenerateBody, type TextGenerateInput } from './body';
@@ -28,11 +28,18 @@ interface Answer {
 	raw: IDataObject;
 }
 
+const PROMPT: TextParameter = {
+	name: 'prompt',
+	label: 'Prompt',
+	what: 'the prompt',
+	whenEmpty: 'type a prompt, or check that its expression returns text for this item',
+};
+
 /** The Text Generate node's work for one item: read the form, ask the service, shape the item. */
 export const textGenerateOperation: ItemOperation = async (context, run) => {
 	const { itemIndex } = run;
 	const model = readModelId(context, itemIndex);
-	const prompt = readPrompt(context, itemIndex);
+	const prompt = readTextParameter(context, itemIndex, PROMPT);
 	const endpoint = context.getNodeParameter('endpoint', itemIndex, 'textGenerate') as TextEndpoint;
 	const simplify = context.getNodeParameter('simplify', itemIndex, true) as boolean;
 	const options = readOptions(context, itemIndex, 'textGenerate');
@@ -43,25 +50,6 @@ export const textGenerateOperation: ItemOperation = async (context, run) => {
 		endpoint === 'chatCompletions' ? await viaChat(run, input, request) : await viaTextGenerate(run, input, request);
 	return [simplify ? simplifyGeneration(answer.generation, model) : answer.raw];
 };
-
-function readPrompt(context: IExecuteFunctions, itemIndex: number): string {
-	const value = context.getNodeParameter('prompt', itemIndex, '') as unknown;
-	// An expression may yield a number or boolean; text is what the service takes.
-	const prompt = typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
-	if (typeof prompt !== 'string') {
-		throw new NodeOperationError(context.getNode(), 'The prompt is not text', {
-			itemIndex,
-			description: `The Prompt of item ${itemIndex} is ${Array.isArray(value) ? 'a list' : 'an object'}: make its expression return text, e.g. {{ JSON.stringify($json.data) }}.`,
-		});
-	}
-	if (prompt.trim() === '') {
-		throw new NodeOperationError(context.getNode(), 'The prompt is empty', {
-			itemIndex,
-			description: `The Prompt of item ${itemIndex} is empty: type a prompt, or check that its expression returns text for this item.`,
-		});
-	}
-	return prompt;
-}
 
 async function viaTextGenerate(run: ItemRun, input: TextGenerateInput, { stream, policy }: TextRequest): Promise<Answer> {
 	const body = textGenerateBody(input);
