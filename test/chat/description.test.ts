@@ -8,6 +8,8 @@ import codex from '../../nodes/NebulaBlockChat/NebulaBlockChat.node.json';
 import { NebulaBlockChat } from '../../nodes/NebulaBlockChat/NebulaBlockChat.node';
 import { LmChatNebulaBlock } from '../../nodes/LmChatNebulaBlock/LmChatNebulaBlock.node';
 import { NebulaBlockTextGenerate } from '../../nodes/NebulaBlockTextGenerate/NebulaBlockTextGenerate.node';
+import { EmbeddingsNebulaBlock } from '../../nodes/EmbeddingsNebulaBlock/EmbeddingsNebulaBlock.node';
+import { NebulaBlockEmbed } from '../../nodes/NebulaBlockEmbed/NebulaBlockEmbed.node';
 import { buildChatBody } from '../../nodes/shared/chat/body';
 import { CREDENTIAL_TYPE } from '../../nodes/shared/connection';
 import { checkOptions, optionsOf } from '../../nodes/shared/options/collection';
@@ -70,7 +72,9 @@ describe('Options collections from the option table', () => {
 		chatCompletion: new NebulaBlockChat().description.properties,
 		textGenerate: new NebulaBlockTextGenerate().description.properties,
 		chatModel: new LmChatNebulaBlock().description.properties,
-	};
+		embeddings: new EmbeddingsNebulaBlock().description.properties,
+		embed: new NebulaBlockEmbed().description.properties,
+	} satisfies Record<OptionNode, INodeProperties[]>;
 
 	it.each(Object.keys(collections) as OptionNode[])('%s: each field as the table declares it, with the node\'s own default, sorted', (node) => {
 		const options = (collections[node].find((property) => property.name === 'options') as INodeProperties).options as INodeProperties[];
@@ -97,7 +101,7 @@ describe('Options collections from the option table', () => {
 
 	// n8n-nodes-base's lint checks the table's field literals, but not a node's variant (another
 	// description or default, spread in by optionsOf): these are its rules, on the fields as built.
-	it.each(['chatCompletion', 'textGenerate', 'chatModel'] as OptionNode[])('%s: every field as built keeps n8n\'s conventions', (node) => {
+	it.each(Object.keys(collections) as OptionNode[])('%s: every field as built keeps n8n\'s conventions', (node) => {
 		for (const { field } of optionsOf(node)) {
 			const description = field.description ?? '';
 			expect([field.name, /^[A-Z]/.test(description)]).toEqual([field.name, true]);
@@ -105,7 +109,7 @@ describe('Options collections from the option table', () => {
 			// One sentence ends without a period; several keep theirs.
 			if (!/\. \S/.test(description)) expect([field.name, description.endsWith('.')]).toEqual([field.name, false]);
 			if (field.placeholder !== undefined) expect([field.name, field.placeholder]).toEqual([field.name, expect.stringMatching(/^e\.g\. /)]);
-			for (const word of field.displayName.split(' ').filter((word) => !['of', 'and', 'or'].includes(word))) {
+			for (const word of field.displayName.split(' ').filter((word) => !['of', 'and', 'or', 'the'].includes(word))) {
 				expect([field.name, word]).toEqual([field.name, expect.stringMatching(/^[A-Z(]/)]);
 			}
 		}
@@ -117,6 +121,8 @@ describe('Options collections from the option table', () => {
 			chatCompletion: section(readme, '## Nebula Block Chat Completion', '**Options**'),
 			textGenerate: section(readme, '## Nebula Block Text Generate', '**Options**'),
 			chatModel: section(readme, '## Nebula Block Chat Model', 'Options:'),
+			embeddings: section(readme, '## Embeddings (vector stores', 'The **Model** list'),
+			embed: section(readme, '## Embeddings (vector stores', 'The **Model** list'),
 		};
 		for (const node of Object.keys(sections) as OptionNode[]) {
 			const missing = optionsOf(node)

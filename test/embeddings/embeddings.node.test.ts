@@ -4,7 +4,7 @@
  * calls it) and calls embedDocuments / embedQuery. Runs against the main and the cloud build
  * (jest.cloud.config.js). `npm run build` first.
  */
-import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, type INodeTypeDescription } from 'n8n-workflow';
 
 import { limiterFor } from '../../dist/nodes/shared/transport/limiters';
 import { useFakeNebula } from '../support/fake-for-node-tests';
@@ -180,7 +180,7 @@ describe('Nebula Block Embeddings: what a vector store gets', () => {
 	});
 
 	it('offers the form the issue asks for: model default, the options and their defaults', () => {
-		const description = packageNodeTypes().getByName('n8n-nodes-nebula-block.embeddingsNebulaBlock').description;
+		const description = packageNodeTypes().getByName('n8n-nodes-nebula-block.embeddingsNebulaBlock').description as INodeTypeDescription;
 		expect(description).toMatchObject({ name: 'embeddingsNebulaBlock', version: 1, inputs: [], outputs: ['ai_embedding'], outputNames: ['Embeddings'] });
 		const model = description.properties.find((property) => property.name === 'model');
 		expect(model?.default).toEqual({ mode: 'list', value: EMBEDDING_MODEL });

@@ -26,7 +26,7 @@ import {
 } from './support/editor';
 import { listModels, testCredential } from './support/rest';
 import { screenshot } from './support/screenshots';
-import { CHAT_TYPE, createCredential, startUiSandbox, TEXT_MODEL_IDS, TEXT_TYPE, type UiSandbox } from './support/sandbox';
+import { CHAT_TYPE, createCredential, EMBED_TYPE, EMBEDDINGS_TYPE, startUiSandbox, TEXT_MODEL_IDS, TEXT_TYPE, type UiSandbox } from './support/sandbox';
 
 const UI_TIMEOUT_MS = 30_000;
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -82,6 +82,19 @@ describe('REST API behind the editor (no browser)', () => {
 		}
 		const filtered = await listModels(sandbox.session, CHAT_TYPE, sandbox.good, 'LLAMA');
 		expect(filtered.results?.map((item) => item.value)).toEqual(['meta-llama/Llama-3.1-8B-Instruct', 'meta-llama/Llama-3.3-70B-Instruct']);
+	});
+
+	test('model list of the embeddings nodes: only the embedding models, with their context', async () => {
+		for (const nodeType of [EMBEDDINGS_TYPE, EMBED_TYPE]) {
+			const list = await listModels(sandbox.session, nodeType, sandbox.good, undefined, 'searchEmbeddingModels');
+			expect(list.httpStatus).toBe(200);
+			expect(list.results).toEqual([
+				{ name: 'BAAI/bge-large-en-v1.5 (512-token context)', value: 'BAAI/bge-large-en-v1.5' },
+				{ name: 'WhereIsAI/UAE-Large-V1 (512-token context)', value: 'WhereIsAI/UAE-Large-V1' },
+			]);
+		}
+		const filtered = await listModels(sandbox.session, EMBEDDINGS_TYPE, sandbox.good, 'bge', 'searchEmbeddingModels');
+		expect(filtered.results?.map((item) => item.value)).toEqual(['BAAI/bge-large-en-v1.5']);
 	});
 
 	test('model list while the list endpoints are down: a clear message, and n8n keeps serving', async () => {

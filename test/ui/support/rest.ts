@@ -30,17 +30,18 @@ export interface ModelListResult {
 	raw: unknown;
 }
 
-/** Model "From list" of a node: the listSearch method `searchModels` through n8n. */
+/** Model "From list" of a node: its listSearch method (`searchModels`, or `searchEmbeddingModels`) through n8n. */
 export async function listModels(
 	session: RestSession,
 	nodeType: string,
 	credential: SavedCredential,
 	filter?: string,
+	methodName = 'searchModels',
 ): Promise<ModelListResult> {
 	const response = await session.post('/rest/dynamic-node-parameters/resource-locator-results', {
 		nodeTypeAndVersion: { name: nodeType, version: 1 },
 		path: 'parameters.model',
-		methodName: 'searchModels',
+		methodName,
 		currentNodeParameters: { model: { __rl: true, mode: 'list', value: '' } },
 		credentials: { [CREDENTIAL_TYPE]: { id: credential.id, name: credential.name } },
 		...(filter === undefined ? {} : { filter }),

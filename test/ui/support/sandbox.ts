@@ -11,6 +11,8 @@ import type { StepTimer } from '../../support/step-timer';
 
 export const CHAT_TYPE = 'n8n-nodes-nebula-block.nebulaBlockChat';
 export const TEXT_TYPE = 'n8n-nodes-nebula-block.nebulaBlockTextGenerate';
+export const EMBEDDINGS_TYPE = 'n8n-nodes-nebula-block.embeddingsNebulaBlock';
+export const EMBED_TYPE = 'n8n-nodes-nebula-block.nebulaBlockEmbed';
 export const CREDENTIAL_TYPE = rt.NEBULA_CREDENTIAL_TYPE;
 
 /** n8n's stand-in for a password field the client did not change (CREDENTIAL_BLANKING_VALUE). */
