@@ -6,6 +6,7 @@
  */
 import { NodeApiError, NodeOperationError, type INodeTypeDescription } from 'n8n-workflow';
 
+import { BATCHES_IN_FLIGHT } from '../../dist/nodes/shared/embeddings/embed';
 import { limiterFor } from '../../dist/nodes/shared/transport/limiters';
 import { useFakeNebula } from '../support/fake-for-node-tests';
 import { fakeEmbedding, type EmbeddingFault } from '../support/fake-nebula';
@@ -41,17 +42,42 @@ describe('Nebula Block Embeddings: what a vector store gets', () => {
 		expect(requests[0].body.input).toEqual(['where is the cat']);
 	});
 
-	it('Batch Size: N texts go in ceil(N/B) requests, one after the other, and come back in order', async () => {
+	it('Batch Size: N texts go in ceil(N/B) requests and come back in order', async () => {
 		const key = fake.newKey('batches');
 		const texts = Array.from({ length: 70 }, (_, index) => `text number ${index}`);
 		const { error, items, requests } = await runEmbeddings(fake, { apiKey: key, texts, options: { batchSize: 32 } });
 		expect(error).toBeUndefined();
-		expect(requests.map((request) => request.body.input.length)).toEqual([32, 32, 6]);
-		expect(requests.flatMap((request) => request.body.input)).toEqual(texts);
+		// Sent at once (up to BATCHES_IN_FLIGHT), so they may arrive in any order: compared by their first text.
+		const sent = [...requests].sort((a, b) => texts.indexOf(a.body.input[0]) - texts.indexOf(b.body.input[0]));
+		expect(sent.map((request) => request.body.input.length)).toEqual([32, 32, 6]);
+		expect(sent.flatMap((request) => request.body.input)).toEqual(texts);
 		expect(items[0].json.vectors).toEqual(texts.map((text) => fakeEmbedding(text)));
 		// The default, 32.
 		const defaults = await runEmbeddings(fake, { apiKey: fake.newKey('batches-default'), texts });
 		expect(defaults.requests).toHaveLength(3);
+	});
+
+	it(`sends up to ${BATCHES_IN_FLIGHT} batches at once, never more, and keeps the vectors in the order of the texts when answers come back out of order`, async () => {
+		const key = fake.newKey('in-flight');
+		const texts = Array.from({ length: 20 }, (_, index) => `text number ${index}`);
+		// Steps go to requests in arrival order: the first four answer last, the rest at once.
+		fake.script(key, ...[150, 120, 90, 60].map((ms) => ({ kind: 'delayHeaders' as const, ms })), ...Array.from({ length: 6 }, () => ({ kind: 'delayHeaders' as const, ms: 5 })));
+		const { error, items, requests } = await runEmbeddings(fake, { apiKey: key, texts, options: { batchSize: 2 } });
+		expect(error).toBeUndefined();
+		expect(requests).toHaveLength(10);
+		expect(fake.maxInFlight(key)).toBe(BATCHES_IN_FLIGHT);
+		expect(items[0].json.vectors).toEqual(texts.map((text) => fakeEmbedding(text)));
+	});
+
+	it('a batch that fails stops the call: no new batch starts, the error is that of the failed batch', async () => {
+		const key = fake.newKey('in-flight-failure');
+		const texts = Array.from({ length: 20 }, (_, index) => `text number ${index}`);
+		fake.script(key, { kind: 'delayHeaders', ms: 50 }, { kind: 'status', status: 400, body: { error: { message: 'Bad batch', type: 'invalid_request_error', code: 400 } } });
+		const { error, requests } = await runEmbeddings(fake, { apiKey: key, texts, options: { batchSize: 2 } });
+		expect(error).toBeInstanceOf(NodeApiError);
+		expect(error?.message).toMatch(/Bad batch|bad request/i);
+		// The four started at once; none after the failure.
+		expect(requests).toHaveLength(BATCHES_IN_FLIGHT);
 	});
 
 	it('Strip New Lines: on by default; off sends the line breaks', async () => {

@@ -1,7 +1,7 @@
 /** The pure parts of the embeddings: length estimate and cut, body, batches, and the checks of an answer. */
 import type { ILoadOptionsFunctions } from 'n8n-workflow';
 
-import { batchesOf, embeddingsBody, lengthRefusal, prepareTexts, stripNewLines, DEFAULT_EMBEDDING_SETTINGS } from '../../nodes/shared/embeddings/embed';
+import { batchesOf, embeddingsBody, inOrder, lengthRefusal, prepareTexts, stripNewLines, DEFAULT_EMBEDDING_SETTINGS } from '../../nodes/shared/embeddings/embed';
 import { contextOf, cutToTokens, estimateTokens, leastTokens } from '../../nodes/shared/embeddings/length';
 import { readEmbeddings } from '../../nodes/shared/embeddings/vectors';
 import { InputError } from '../../nodes/shared/inputError';
@@ -141,5 +141,43 @@ describe('the embeddings nodes\' model list', () => {
 			await closeDispatchers();
 			await fake.close();
 		}
+	});
+});
+
+describe('inOrder (the batches of one call)', () => {
+	const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+	it('runs at most `limit` at once, starts them in index order, and gives the results in index order', async () => {
+		let running = 0;
+		let most = 0;
+		const started: number[] = [];
+		const results = await inOrder(9, 3, async (index) => {
+			started.push(index);
+			running++;
+			most = Math.max(most, running);
+			// Later indexes finish first.
+			for (let turn = 0; turn < 10 - index; turn++) await settle();
+			running--;
+			return index * 10;
+		});
+		expect(most).toBe(3);
+		expect(started).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+		expect(results).toEqual([0, 10, 20, 30, 40, 50, 60, 70, 80]);
+	});
+
+	it('after a failure starts nothing new, waits for the running ones, and throws the lowest failed index\'s error', async () => {
+		const started: number[] = [];
+		const finished: number[] = [];
+		const call = inOrder(10, 3, async (index) => {
+			started.push(index);
+			// 2 fails at once, 1 fails later: 1's error is thrown whatever the timing.
+			for (let turn = 0; turn < (index === 1 ? 5 : 1); turn++) await settle();
+			finished.push(index);
+			if (index === 1 || index === 2) throw new Error(`batch ${index}`);
+			return index;
+		});
+		await expect(call).rejects.toThrow('batch 1');
+		expect(started).toEqual([0, 1, 2, 3]);
+		expect([...finished].sort()).toEqual([0, 1, 2, 3]);
 	});
 });

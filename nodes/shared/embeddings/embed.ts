@@ -1,8 +1,9 @@
 /**
  * The one way texts become vectors, for the Embeddings sub-node and the Embed node alike:
  * strip new lines, fit each text to the model's context (truncate or fail), split into batches,
- * send each batch through the transport (its retry engine and the limiter of the API key and
- * origin, shared with every other node), and check what comes back (vectors.ts).
+ * send the batches, up to BATCHES_IN_FLIGHT at once, each through the transport (its retry engine
+ * and the limiter of the API key and origin, shared with every other node), and check what comes
+ * back (vectors.ts), in the order of the texts.
  */
 import { InputError, describeValue } from '../inputError';
 import { requestJson, type Connection, type RequestPolicy } from '../transport/client';
@@ -94,16 +95,24 @@ function tooLongError(input: Pick<EmbedInput, 'model' | 'nameOf'>, index: number
 /** The most times a batch is cut again and resent after the service said a text is still too long. */
 const RECUTS = 2;
 
+/**
+ * Batches sent at once by one call, at most. LangChain's OpenAIEmbeddings sends 2; a few more
+ * hide the service's latency, while the limiter of the API key and origin (Auto) still decides
+ * when each request goes, so a rate limit slows them down instead of failing them.
+ */
+export const BATCHES_IN_FLIGHT = 4;
+
 export async function embedTexts(input: EmbedInput): Promise<Embedded> {
 	const prepared = prepareTexts(input);
 	const truncated = new Set(prepared.truncated);
+	const size = Math.max(1, Math.floor(input.settings.batchSize));
+	const batches = batchesOf(prepared.texts, size);
+	const answers = await inOrder(batches.length, BATCHES_IN_FLIGHT, async (batchIndex) => await embedBatch(input, batches[batchIndex], batchIndex * size, truncated));
 	const vectors: number[][] = [];
 	const usage = { prompt_tokens: 0, total_tokens: 0 };
 	let model = input.model;
-	const size = Math.max(1, Math.floor(input.settings.batchSize));
-	for (const [batchIndex, batch] of batchesOf(prepared.texts, size).entries()) {
+	for (const [batchIndex, answer] of answers.entries()) {
 		const offset = batchIndex * size;
-		const answer = await embedBatch(input, batch, offset, truncated);
 		const length = vectors[0]?.length ?? answer.vectors[0].length;
 		if (answer.vectors[0].length !== length) {
 			throw invalidVectors(
@@ -111,12 +120,37 @@ export async function embedTexts(input: EmbedInput): Promise<Embedded> {
 				answer.requestId,
 			);
 		}
-		vectors.push(...answer.vectors);
+		for (const vector of answer.vectors) vectors.push(vector);
 		usage.prompt_tokens += answer.usage?.prompt_tokens ?? 0;
 		usage.total_tokens += answer.usage?.total_tokens ?? answer.usage?.prompt_tokens ?? 0;
 		model = answer.model ?? model;
 	}
 	return { vectors, model, usage, truncated: [...truncated].sort((a, b) => a - b) };
+}
+
+/**
+ * `task(0)` to `task(count - 1)`, at most `limit` running at once, started in index order; the
+ * results in index order. After a failure nothing new starts; once the running ones are over, the
+ * error of the lowest index that failed is thrown (the same one whatever finished first).
+ */
+export async function inOrder<T>(count: number, limit: number, task: (index: number) => Promise<T>): Promise<T[]> {
+	const results = new Array<T>(count);
+	let next = 0;
+	const failures: Array<{ index: number; error: unknown }> = [];
+	const worker = async (): Promise<void> => {
+		while (failures.length === 0 && next < count) {
+			const index = next++;
+			const outcome = await task(index).then(
+				(value) => ({ ok: true as const, value }),
+				(error: unknown) => ({ ok: false as const, error }),
+			);
+			if (outcome.ok) results[index] = outcome.value;
+			else failures.push({ index, error: outcome.error });
+		}
+	};
+	await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), count) }, worker));
+	if (failures.length > 0) throw failures.reduce((first, failure) => (failure.index < first.index ? failure : first)).error;
+	return results;
 }
 
 type Attempt = { ok: true; value: Awaited<ReturnType<typeof requestJson>> } | { ok: false; error: unknown };

@@ -98,7 +98,7 @@ export const OPTION_TABLE = {
 			typeOptions: { minValue: 1, maxValue: 2048, numberPrecision: 0 },
 			default: 32,
 			description:
-				'How many texts go to the service in one request. A vector store that embeds 100 texts with Batch Size 32 sends 4 requests, one after the other.',
+				'How many texts go to the service in one request. A vector store that embeds 100 texts with Batch Size 32 sends 4 requests, up to 4 at once (the limiter of the API key still paces them); the vectors keep the order of the texts.',
 		},
 		readBy: 'the embeddings requests, which split the texts into batches',
 		offeredBy: { embeddings: {} },
