@@ -6,6 +6,7 @@
 import { shutdownHarness } from '../../test/support/n8n-harness';
 import { measureConnections } from './connections';
 import { measureEditions } from './editions';
+import { measureEmbeddings } from './embeddings';
 import { measureMemory } from './memory';
 import { measureOverhead } from './overhead';
 import { measureParsing } from './parsing';
@@ -27,6 +28,7 @@ export const MEASUREMENTS = {
 	rateLimit: (config: BenchConfig) => measureRateLimit(config),
 	rateLimitRecovery: measureRecovery,
 	editions: measureEditions,
+	embeddings: measureEmbeddings,
 } as const;
 
 export type MeasurementName = keyof typeof MEASUREMENTS;

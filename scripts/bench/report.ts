@@ -3,6 +3,7 @@
  */
 import type { ConnectionsResult } from './connections';
 import type { EditionsResult } from './editions';
+import type { EmbeddingsResult } from './embeddings';
 import type { MemoryResult } from './memory';
 import type { OverheadResult } from './overhead';
 import type { ParsingResult } from './parsing';
@@ -24,6 +25,7 @@ export interface Figures {
 	rateLimit?: RateLimitResult;
 	rateLimitRecovery?: RecoveryResult;
 	editions?: EditionsResult;
+	embeddings?: EmbeddingsResult;
 }
 
 export interface TargetCheck {
@@ -100,6 +102,12 @@ export function checkTargets(figures: Figures): TargetCheck[] {
 		else checks.push({ figure: '7b recovery', name: `${name}: not reached`, target: `<= ${RECOVERY_TARGET_S}`, actual: recovery.observeMs / 1000, met: false, missedByPercent: 100 });
 		none('7b recovery', 'failed items', recovery.failedItems);
 	}
+	const { embeddings } = figures;
+	// Issue 25: none of this package's chunks lost to the rate limit (n8n's are reported, not checked).
+	if (embeddings) {
+		none('9 embeddings', `this package's failed chunks under R = ${embeddings.requestsPerSecond}/s, B = ${embeddings.burst}`, embeddings.ours.rateLimited.failedChunks);
+		none('9 embeddings', `this package's failed chunks under R = ${embeddings.tightRequestsPerSecond}/s, B = ${embeddings.tightBurst}`, embeddings.ours.tightLimited.failedChunks);
+	}
 	if (memoryItems) {
 		atMost('6 memory', `RSS growth for ${memoryItems.size.toLocaleString('en')} items (MiB)`, memoryItems.rssGrowthMiB, round(MEMORY_LIMIT_MIB, 1), '190.7 (200 MB)');
 		// Issue 22: Auto's items figure back to what it was before Auto (14 MiB), within 20 MiB; the
@@ -167,6 +175,17 @@ export function headlineRatios(figures: Figures): Record<string, number> {
 			editionsCloudVsMainWallC32: editions.ratios.wall,
 			editionsCloudVsMainCpuSequential: editions.ratios.cpuSequential,
 			editionsCloudVsMainCpuConcurrent: editions.ratios.cpuConcurrent,
+		});
+	}
+	const { embeddings } = figures;
+	if (embeddings) {
+		Object.assign(ratios, {
+			embeddingsWallVsN8n: embeddings.wallVsN8n,
+			embeddingsCpuVsN8n: embeddings.cpuVsN8n,
+			embeddingsFailedChunksRateLimited: embeddings.ours.rateLimited.failedChunks,
+			embeddingsFailedChunksRateLimitedN8n: embeddings.n8n.rateLimited.failedChunks,
+			embeddingsFailedChunksTight: embeddings.ours.tightLimited.failedChunks,
+			embeddingsFailedChunksTightN8n: embeddings.n8n.tightLimited.failedChunks,
 		});
 	}
 	return ratios;
@@ -358,6 +377,26 @@ export function formatReport(figures: Figures, checks: TargetCheck[], header: st
 				[`  TCP connections per ${editions.items} requests (every round)`, span(main.connections), span(cloud.connections), ''],
 				['failed rounds', String(main.failedRounds), String(cloud.failedRounds), ''],
 				...[...main.errors.map((error) => `main: ${error}`), ...cloud.errors.map((error) => `cloud: ${error}`)].map((line) => [line.replace(/\s+/g, ' ').slice(0, 200), '', '', '']),
+			],
+		);
+	}
+	const { embeddings } = figures;
+	if (embeddings) {
+		const { ours, n8n } = embeddings;
+		const side = (label: string, of: (run: EmbeddingsResult['ours']['unlimited']) => number) =>
+			[label, ...[ours.unlimited, n8n.unlimited, ours.rateLimited, n8n.rateLimited, ours.tightLimited, n8n.tightLimited].map((run) => fixed(of(run), 0))];
+		section(
+			`9. Embeddings: ${embeddings.chunks.toLocaleString('en')} chunks (~${embeddings.averageChunkChars} characters) into n8n ${embeddings.n8nVersion}'s Simple Vector Store in-process (slices of ${embeddings.storeSlice}), Batch Size ${embeddings.batchSize} on both, latency ${embeddings.latencyMs} ms; limited: R = ${embeddings.requestsPerSecond} requests/s, burst ${embeddings.burst}; tight: R = ${embeddings.tightRequestsPerSecond}/s, burst ${embeddings.tightBurst} (what the server saw)`,
+			[
+				['measure', 'ours', "n8n's OpenAI", 'ours, limited', "n8n's, limited", 'ours, tight', "n8n's, tight"],
+				side('requests received (429s included)', (run) => run.requests),
+				side('wall ms', (run) => run.wallMs),
+				side('client CPU ms (user + system)', (run) => run.cpuMs),
+				side('failed chunks', (run) => run.failedChunks),
+				side('429s', (run) => run.rateLimited),
+				side('peak requests in flight', (run) => run.peakInFlight),
+				['ours / n8n\'s: wall, CPU (unlimited)', `${fixed(embeddings.wallVsN8n, 3)}x`, `${fixed(embeddings.cpuVsN8n, 3)}x`, '', '', '', ''],
+				...[ours, n8n].flatMap((of) => [of.unlimited, of.rateLimited, of.tightLimited].filter((run) => run.firstError).map((run) => [`${of.label}: ${String(run.firstError).replace(/\s+/g, ' ').slice(0, 160)}`, '', '', '', '', '', ''])),
 			],
 		);
 	}

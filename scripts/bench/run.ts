@@ -8,7 +8,7 @@
  * also sends x-ratelimit-*-requests headers), --recovery-burst-s N (12) and --recovery-observe-s N
  * (60) (the recovery figure's time at R and after the lift), --only a,b (measurements:
  * throughput, overhead, connections, parsing, ttfc, memoryItems, memoryStreamedAnswer,
- * memoryStreamedAnswerBareUndici, rateLimit, rateLimitRecovery, editions; e.g. `npm run bench -- --only
+ * memoryStreamedAnswerBareUndici, rateLimit, rateLimitRecovery, editions, embeddings; e.g. `npm run bench -- --only
  * rateLimit --rate-limit-items 200` for a quick look at one figure), --memory-runs N (5: fresh
  * processes of the 10,000-item memory figure, whose median is reported), --out FILE, --docs (also write
  * docs/benchmark.json), --quick (small sizes, for checking the benchmark itself; not for figures),
@@ -18,6 +18,9 @@
  * build/cloud/package, written by `npm run build:cloud`). Figure 8 measures a copy of it taken
  * when the run starts (under bench-results/, so n8n-workflow still resolves from this repository's
  * node_modules; removed at the end), so a rebuild during the run does not change what is measured.
+ * Figure 9 (`embeddings`): --embeddings-chunks N (10,000), --embeddings-batch-size N (32, for both
+ * sides), --embeddings-n8n VERSION (2.8.4: the n8n install in the cache, N8N_CACHE_DIR or
+ * <repo>/.cache, whose Simple Vector Store and Embeddings OpenAI run; installed there on first use).
  *
  * Expects a build (`npm run bench` builds first): the node runs from dist/ as n8n loads it.
  */
@@ -44,6 +47,7 @@ const ALL: MeasurementName[] = [
 	'rateLimit',
 	'rateLimitRecovery',
 	'editions',
+	'embeddings',
 ];
 const CHILD_TIME_LIMIT_MS = 15 * 60_000;
 
@@ -70,7 +74,7 @@ function parseArgs(argv: string[]): Args {
 	};
 	const quick = argv.includes('--quick');
 	const base: BenchConfig = quick
-		? { ...DEFAULT_CONFIG, items: 40, rounds: 2, overheadRequests: 50, parsingMiB: 4, ttfcSamples: 5, memoryItems: 500, memoryItemsRuns: 1, memoryAnswerMiB: 1, rateLimitItems: 100, recoveryBatchItems: 200, recoveryUnlimitedMs: 6000, recoveryBurstMs: 4000, recoveryObserveMs: 15_000 }
+		? { ...DEFAULT_CONFIG, items: 40, rounds: 2, overheadRequests: 50, parsingMiB: 4, ttfcSamples: 5, memoryItems: 500, memoryItemsRuns: 1, memoryAnswerMiB: 1, rateLimitItems: 100, recoveryBatchItems: 200, recoveryUnlimitedMs: 6000, recoveryBurstMs: 4000, recoveryObserveMs: 15_000, embeddingsChunks: 1000 }
 		: DEFAULT_CONFIG;
 	const config: BenchConfig = {
 		...base,
@@ -85,6 +89,9 @@ function parseArgs(argv: string[]): Args {
 		recoveryObserveMs: Math.max(base.recoveryWindowMs / 1000, number('recovery-observe-s', base.recoveryObserveMs / 1000)) * 1000,
 		packageDir: path.resolve(value('package') ?? base.packageDir),
 		cloudPackageDir: path.resolve(value('cloud-package') ?? base.cloudPackageDir),
+		embeddingsChunks: Math.max(1, number('embeddings-chunks', base.embeddingsChunks)),
+		embeddingsBatchSize: Math.max(1, number('embeddings-batch-size', base.embeddingsBatchSize)),
+		embeddingsN8nVersion: value('embeddings-n8n') ?? base.embeddingsN8nVersion,
 	};
 	const only = (value('only')?.split(',').map((name) => name.trim()).filter(Boolean) ?? ALL) as MeasurementName[];
 	const unknown = only.filter((name) => !ALL.includes(name));

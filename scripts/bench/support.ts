@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { IDataObject, INodeExecutionData, StructuredChunk } from 'n8n-workflow';
 
 import { runNode } from '../../test/support/n8n-harness';
+import { N8N_VERSION } from '../n8n-runtime';
 import { createHelperPackage, HELPER_NODE_TYPE } from './fixture';
 import type { RemoteFakeNebula } from './serverProcess';
 
@@ -64,6 +65,14 @@ export interface BenchConfig {
 	editionsProcesses: number;
 	/** Editions figure: concurrency of the Concurrency Mode Fixed runs. */
 	editionsConcurrency: number;
+	/** Embeddings figure (9): chunks of about 1,000 characters put into n8n's Simple Vector Store. */
+	embeddingsChunks: number;
+	/** Embeddings figure: texts per request, the same for both embeddings (this package's default Batch Size). */
+	embeddingsBatchSize: number;
+	/** Embeddings figure: the n8n install (in the cache of scripts/n8n-runtime.ts) whose store and OpenAIEmbeddings run. */
+	embeddingsN8nVersion: string;
+	/** Embeddings figure: R of its tighter rate limit (burst 2), below what two requests at once ask for. */
+	embeddingsTightRequestsPerSecond: number;
 }
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -97,6 +106,10 @@ export const DEFAULT_CONFIG: BenchConfig = {
 	cloudPackageDir: path.join(REPO_ROOT, 'build', 'cloud', 'package'),
 	editionsProcesses: 2,
 	editionsConcurrency: 32,
+	embeddingsChunks: 10_000,
+	embeddingsBatchSize: 32,
+	embeddingsN8nVersion: N8N_VERSION,
+	embeddingsTightRequestsPerSecond: 5,
 };
 
 export const CHAT_NODE_TYPE = 'n8n-nodes-nebula-block.nebulaBlockChat';
