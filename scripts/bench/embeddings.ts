@@ -249,7 +249,11 @@ async function n8nParts(config: BenchConfig) {
 	const version = config.embeddingsN8nVersion;
 	if (!isN8nInstalled(version)) {
 		process.stderr.write(`[bench] embeddings: n8n ${version} is not in ${n8nInstallDir(version)}; installing it (several minutes, once)\n`);
-		await ensureN8n({ version, log: (line: string) => process.stderr.write(`[bench] ${line}\n`) });
+		try {
+			await ensureN8n({ version, log: (line: string) => process.stderr.write(`[bench] ${line}\n`) });
+		} catch (error) {
+			throw new Error(`Figure 9 (embeddings) skipped: it needs n8n ${version} in ${n8nInstallDir(version)} (N8N_CACHE_DIR), and installing it failed: ${(error as Error).message}`);
+		}
 	}
 	const modules = n8nNodeModules(config);
 	const langChainNodes = path.join(modules, '@n8n', 'n8n-nodes-langchain');
