@@ -85,6 +85,7 @@ describe('REST API behind the editor (no browser)', () => {
 	});
 
 	test('model list of the embeddings nodes: only the embedding models, with their context', async () => {
+		// Both embedding models of the sandbox's list, and neither its text nor its image models.
 		for (const nodeType of [EMBEDDINGS_TYPE, EMBED_TYPE]) {
 			const list = await listModels(sandbox.session, nodeType, sandbox.good, undefined, 'searchEmbeddingModels');
 			expect(list.httpStatus).toBe(200);

@@ -18,7 +18,7 @@ export const CREDENTIAL_TYPE = rt.NEBULA_CREDENTIAL_TYPE;
 /** n8n's stand-in for a password field the client did not change (CREDENTIAL_BLANKING_VALUE). */
 export const BLANKED_SECRET = '__n8n_BLANK_VALUE_e5362baf-c777-4d57-a609-6eaf1f9e87f6';
 
-/** What the fake service offers; the model lists must show the text models only. */
+/** What the fake service offers; the model lists must show the text models only (the embeddings nodes': the embedding models only). */
 export const FAKE_MODELS: FakeModel[] = [
 	{ id: 'deepseek-ai/DeepSeek-V3-0324', type: 'Text', contextLength: 131072 },
 	{ id: 'deepseek-ai/DeepSeek-R1-0528', type: 'Text', contextLength: 163840 },
@@ -27,6 +27,7 @@ export const FAKE_MODELS: FakeModel[] = [
 	{ id: 'Qwen/QwQ-32B', type: 'Text', contextLength: 32768 },
 	{ id: 'black-forest-labs/FLUX.1-schnell', type: 'Image' },
 	{ id: 'BAAI/bge-large-en-v1.5', type: 'Embedding', contextLength: 512 },
+	{ id: 'WhereIsAI/UAE-Large-V1', type: 'Embedding', contextLength: 512 },
 ];
 export const TEXT_MODEL_IDS = FAKE_MODELS.filter((model) => model.type === 'Text').map((model) => model.id);
 
