@@ -10,6 +10,7 @@ import * as rt from '../../scripts/n8n-runtime';
 import { chainWorkflow, CHAIN_NODE_NAME, CHAT_NODE_NAME, MODEL_NODE_NAME, chainThenNodeWorkflow, type CredentialRef } from '../chat-model/workflows';
 import { startTlsFront, type TlsFront } from '../chat-model/tlsFront';
 import { startFakeNebula, type FakeNebula, type RecordedRequest } from '../support/fake-nebula';
+import { executeOrThrow, expectNoKey, lastRunOf, type RunOutcome } from './support/outcome';
 
 const AGENT_EXAMPLE = path.join(rt.EXAMPLES_DIR, 'chat-model-ai-agent.json');
 const IMAGE_EXAMPLE = path.join(rt.EXAMPLES_DIR, 'describe-image.json');
@@ -76,32 +77,13 @@ let fake: FakeNebula;
 let tlsFront: TlsFront;
 const keys = {} as Record<keyof typeof CREDENTIALS | 'agent' | 'vision', string>;
 
-async function execute(workflowId: string): Promise<{ run: rt.ExecutionResult; command: rt.CommandResult }> {
-	const outcome = await rt.executeWorkflow(ctx, workflowId);
-	if (!outcome.run) {
-		throw new Error(
-			`n8n printed no run for ${workflowId} (exit ${outcome.command.code}):\n${outcome.command.stdout.slice(-3000)}\n${outcome.command.stderr.slice(-3000)}`,
-		);
-	}
-	return { run: outcome.run, command: outcome.command };
-}
+const execute = async (workflowId: string): Promise<RunOutcome> => await executeOrThrow(ctx, workflowId);
 
 function chatCalls(key: string): RecordedRequest[] {
 	return fake.requests(key).filter((request) => request.path === '/v1/chat/completions');
 }
 
-/** The key must be nowhere: not in the run n8n saved, nor in anything it printed. */
-function expectNoKey(key: string, outcome: { run: rt.ExecutionResult; command: rt.CommandResult }): void {
-	expect(JSON.stringify(outcome.run)).not.toContain(key);
-	expect(outcome.command.stdout).not.toContain(key);
-	expect(outcome.command.stderr).not.toContain(key);
-}
-
-function modelRun(run: rt.ExecutionResult) {
-	const runs = run.data.resultData.runData[MODEL_NODE_NAME];
-	if (!runs || runs.length === 0) throw new Error(`${MODEL_NODE_NAME} did not run`);
-	return runs[runs.length - 1];
-}
+const modelRun = (run: rt.ExecutionResult) => lastRunOf(run, MODEL_NODE_NAME);
 
 beforeAll(async () => {
 	ctx = await rt.prepareSandbox({ log: (line) => process.stdout.write(`${line}\n`) });

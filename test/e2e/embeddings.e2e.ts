@@ -11,6 +11,7 @@ import * as rt from '../../scripts/n8n-runtime';
 import type { CredentialRef } from '../chat-model/workflows';
 import { EMBEDDING_DIMENSIONS, startFakeNebula, type FakeNebula, type RecordedRequest } from '../support/fake-nebula';
 import { CHAT_MODEL_NEEDS, CHAT_MODEL_REFUSAL, EDITION } from './edition';
+import { executeOrThrow, expectNoKey, type RunOutcome } from './support/outcome';
 
 const EMBEDDING_MODEL = 'BAAI/bge-large-en-v1.5';
 const BATCH_SIZE = 8;
@@ -175,22 +176,10 @@ function agentWorkflow(): rt.WorkflowFile {
 	});
 }
 
-async function execute(workflowId: string): Promise<{ run: rt.ExecutionResult; command: rt.CommandResult }> {
-	const outcome = await rt.executeWorkflow(ctx, workflowId);
-	if (!outcome.run) {
-		throw new Error(`n8n printed no run for ${workflowId} (exit ${outcome.command.code}):\n${outcome.command.stdout.slice(-3000)}\n${outcome.command.stderr.slice(-3000)}`);
-	}
-	return { run: outcome.run, command: outcome.command };
-}
+const execute = async (workflowId: string): Promise<RunOutcome> => await executeOrThrow(ctx, workflowId);
 
 function embeddingsCalls(key: string): RecordedRequest[] {
 	return fake.requests(key).filter((request) => request.path === '/v1/embeddings');
-}
-
-function expectNoKey(key: string, outcome: { run: rt.ExecutionResult; command: rt.CommandResult }): void {
-	expect(JSON.stringify(outcome.run)).not.toContain(key);
-	expect(outcome.command.stdout).not.toContain(key);
-	expect(outcome.command.stderr).not.toContain(key);
 }
 
 /** The requests the 20 documents make (Batch Size texts each, in order), then the one for the question. */
