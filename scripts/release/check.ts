@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { CLOUD_PACKAGE_NAME, packCloud, scanTarball } from '../cloud-edition';
-import { changelogProblems, isPlaceholder, metadataFields, metadataProblems, tarballProblems, versionProblems, type PackageMetadata } from './metadata';
+import { changelogProblems, isPlaceholderRefusal, metadataProblems, tarballProblems, versionProblems, type PackageMetadata } from './metadata';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const RELEASE_DIR = path.join(REPO_ROOT, 'build', 'release');
@@ -84,16 +84,15 @@ async function main(): Promise<void> {
 	const required = [...pkg.n8n.nodes, ...pkg.n8n.credentials];
 
 	banner('release metadata, versions, CHANGELOG');
-	const placeholders = metadataFields(pkg).some(({ value }) => isPlaceholder(value));
 	const metadata = metadataProblems(pkg, repository);
 	const lock = readJson<{ version?: string; packages?: Record<string, { version?: string }> }>(path.join(REPO_ROOT, 'package-lock.json'));
 	const versions = versionProblems({ tag, packageJson: pkg.version, packageLock: lock.version, packageLockRoot: lock.packages?.['']?.version });
 	const changelog = changelogProblems(fs.readFileSync(path.join(REPO_ROOT, 'CHANGELOG.md'), 'utf8'), pkg.version);
 	for (const line of [...metadata, ...versions, ...changelog]) console.log(`  ${line}`);
 	problems.push(...versions, ...changelog);
-	// With placeholders, the metadata problem is the one line naming them; the rest waits for real values.
-	const metadataOther = placeholders ? metadata.filter((line) => !line.startsWith('Release metadata still has placeholders')) : metadata;
-	problems.push(...metadataOther);
+	// The placeholder refusal is kept apart: it alone gives exit 3, what CI expects until real values are set.
+	const refusal = metadata.filter(isPlaceholderRefusal);
+	problems.push(...metadata.filter((line) => !isPlaceholderRefusal(line)));
 
 	banner('both editions built from clean');
 	const built = [...run('The clean build', 'npm', ['run', 'clean']), ...run('The main edition build', 'npm', ['run', 'build']), ...run('The cloud edition build', 'npm', ['run', 'build:cloud'])];
@@ -146,7 +145,6 @@ async function main(): Promise<void> {
 		problems.push('Lint, tests, packing and the dry-run publish were skipped: the build failed.');
 	}
 
-	const refusal = placeholders ? metadata.filter((line) => line.startsWith('Release metadata still has placeholders')) : [];
 	const all = [...refusal, ...problems];
 	console.log('');
 	if (all.length === 0) {

@@ -68,6 +68,13 @@ export function githubRepositoryOf(url: string): string | undefined {
 	return match ? `${match[1]}/${match[2]}` : undefined;
 }
 
+const PLACEHOLDER_REFUSAL = 'Release metadata still has placeholders';
+
+/** Whether a line of metadataProblems is the placeholder refusal (the one a fresh clone must give). */
+export function isPlaceholderRefusal(line: string): boolean {
+	return line.startsWith(PLACEHOLDER_REFUSAL);
+}
+
 /**
  * What is wrong with the release metadata, one line each. Placeholders are one line naming the
  * fields and where to set them; the other rules (a public GitHub repository, as npm provenance and
@@ -81,7 +88,7 @@ export function metadataProblems(pkg: PackageMetadata, expectedRepository?: stri
 	const problems: string[] = [];
 	if (placeholders.length > 0) {
 		problems.push(
-			`Release metadata still has placeholders: ${placeholders.join(', ')} in ${METADATA_SOURCE}. Set the maintainer's real values there (both editions take them from it).`,
+			`${PLACEHOLDER_REFUSAL}: ${placeholders.join(', ')} in ${METADATA_SOURCE}. Set the maintainer's real values there (both editions take them from it).`,
 		);
 	}
 	if (missing.length > 0) problems.push(`Release metadata is missing: ${missing.join(', ')} in ${METADATA_SOURCE}.`);
