@@ -47,15 +47,19 @@ function statusOf(failure: Error): number | undefined {
 	return failure instanceof NebulaBlockError ? failure.status : undefined;
 }
 
-async function listServerless(connection: Connection): Promise<ModelInfo[]> {
+/** The Nebula list's entries that name a model (`model_name`), of every type. */
+async function serverlessEntries(connection: Connection): Promise<Array<Record<string, unknown>>> {
 	const { body } = await requestJson<{ data?: { models?: unknown } }>(
 		connection,
 		{ method: 'GET', path: '/serverless/models' },
 		{ timeoutMs: LIST_TIMEOUT_MS, maxRetries: 0 },
 	);
 	const models = Array.isArray(body?.data?.models) ? (body.data.models as Array<Record<string, unknown>>) : [];
-	return models
-		.filter((model) => typeof model.model_name === 'string')
+	return models.filter((model) => typeof model.model_name === 'string');
+}
+
+async function listServerless(connection: Connection): Promise<ModelInfo[]> {
+	return (await serverlessEntries(connection))
 		.filter((model) => model.model_type === undefined || model.model_type === 'Text' || takesImages(model) === true)
 		.map((model) => withImages({ id: model.model_name as string, contextLength: numberOrUndefined(model.context_length) }, model));
 }
@@ -79,23 +83,16 @@ async function listOpenAi(connection: Connection): Promise<ModelInfo[]> {
  * OpenAI-style list names no types (and the service's lists only text models there), so it is not asked.
  */
 export async function listEmbeddingModels(connection: Connection): Promise<ModelListing> {
-	const outcome = await requestJson<{ data?: { models?: unknown } }>(
-		connection,
-		{ method: 'GET', path: '/serverless/models' },
-		{ timeoutMs: LIST_TIMEOUT_MS, maxRetries: 0 },
-	).then(
-		({ body }) => ({ ok: true as const, body }),
+	return await serverlessEntries(connection).then(
+		(entries) => ({
+			ok: true as const,
+			models: entries
+				.filter((model) => model.model_type === 'Embedding')
+				.map((model) => ({ id: model.model_name as string, contextLength: numberOrUndefined(model.context_length) }))
+				.sort((a, b) => a.id.localeCompare(b.id)),
+		}),
 		(failure: unknown) => ({ ok: false as const, failure: failure as Error }),
 	);
-	if (!outcome.ok) return outcome;
-	const models = Array.isArray(outcome.body?.data?.models) ? (outcome.body.data.models as Array<Record<string, unknown>>) : [];
-	return {
-		ok: true,
-		models: models
-			.filter((model) => typeof model.model_name === 'string' && model.model_type === 'Embedding')
-			.map((model) => ({ id: model.model_name as string, contextLength: numberOrUndefined(model.context_length) }))
-			.sort((a, b) => a.id.localeCompare(b.id)),
-	};
 }
 
 function mergeModels(serverless: ModelInfo[], openai: ModelInfo[]): ModelInfo[] {
